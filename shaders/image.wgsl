@@ -1,0 +1,39 @@
+// Conversions between RGBA8 pixels (one u32 per pixel, as wgpu's Rgba8Unorm) and the 3-channel
+// f32 tensor the transforms use (one vec4 plane, lane 3 zero).
+//   rgba8_to_tensor: values / 255, replicate-padded from img_w x img_h to the tensor's w x h
+//   tensor_to_rgba8: clamp to [0, 1], round(v * 255) (exactly what pack4x8unorm does), alpha 255,
+//                    cropped to img_w x img_h
+// Each entry point uses its own bindings, so the automatic layouts do not clash.
+
+struct Params {
+    img_w: u32,
+    img_h: u32,
+    tensor_w: u32,
+    tensor_h: u32,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> rgba_in: array<u32>;
+@group(0) @binding(2) var<storage, read_write> tensor_out: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read> tensor_in: array<vec4<f32>>;
+@group(0) @binding(4) var<storage, read_write> rgba_out: array<u32>;
+
+@compute @workgroup_size(8, 8, 1)
+fn rgba8_to_tensor(@builtin(global_invocation_id) gid: vec3<u32>) {
+    if (gid.x >= p.tensor_w || gid.y >= p.tensor_h) {
+        return;
+    }
+    let sx = min(gid.x, p.img_w - 1u);
+    let sy = min(gid.y, p.img_h - 1u);
+    let v = unpack4x8unorm(rgba_in[sy * p.img_w + sx]);
+    tensor_out[gid.y * p.tensor_w + gid.x] = vec4<f32>(v.xyz, 0.0);
+}
+
+@compute @workgroup_size(8, 8, 1)
+fn tensor_to_rgba8(@builtin(global_invocation_id) gid: vec3<u32>) {
+    if (gid.x >= p.img_w || gid.y >= p.img_h) {
+        return;
+    }
+    let v = tensor_in[gid.y * p.tensor_w + gid.x];
+    rgba_out[gid.y * p.img_w + gid.x] = pack4x8unorm(vec4<f32>(v.xyz, 1.0));
+}

@@ -1,0 +1,59 @@
+//! The crate's error type: bad input, limits, caller misuse and GPU problems are separate variants,
+//! so that callers (and tests) can tell them apart.
+
+use std::path::PathBuf;
+
+/// Everything that can go wrong in vaec-gpu.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A file could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// What the operating system said.
+        source: std::io::Error,
+    },
+    /// The weight file is not a usable vaec-gpu model.
+    #[error("weight file: tensor `{tensor}`: {problem}")]
+    Weights {
+        /// The tensor at fault (or `*` for the whole file).
+        tensor: String,
+        /// What is wrong with it.
+        problem: String,
+    },
+    /// An image could not be decoded or is unusable.
+    #[error("image: {0}")]
+    Image(String),
+    /// A size or count exceeds a configured limit.
+    #[error("{what} is {value}, above the limit of {limit}")]
+    Limit {
+        /// What was measured.
+        what: &'static str,
+        /// The value found.
+        value: u64,
+        /// The limit in force.
+        limit: u64,
+    },
+    /// The caller passed arguments that cannot work together.
+    #[error("invalid argument: {0}")]
+    InvalidArgument(String),
+    /// No GPU adapter could be found.
+    #[error("no GPU adapter found ({0}); on Linux without a GPU, install Mesa's lavapipe: apt-get install mesa-vulkan-drivers")]
+    NoAdapter(String),
+    /// The GPU device could not be created, or reported an error.
+    #[error("GPU: {0}")]
+    Gpu(String),
+}
+
+/// The crate's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub(crate) fn weights(tensor: impl Into<String>, problem: impl Into<String>) -> Self {
+        Error::Weights {
+            tensor: tensor.into(),
+            problem: problem.into(),
+        }
+    }
+}

@@ -1,0 +1,359 @@
+//! The compiled WGSL kernels and the code that records one dispatch of each.
+
+use wgpu::util::DeviceExt;
+
+use super::{GpuContext, GpuTensor};
+use crate::error::{Error, Result};
+
+/// Every WGSL file of `shaders/`, by file name: compiled into the binary, validated by naga in tests.
+pub const SHADER_SOURCES: &[(&str, &str)] = &[
+    ("conv.wgsl", include_str!("../../shaders/conv.wgsl")),
+    ("deconv.wgsl", include_str!("../../shaders/deconv.wgsl")),
+    ("gdn.wgsl", include_str!("../../shaders/gdn.wgsl")),
+    ("elementwise.wgsl", include_str!("../../shaders/elementwise.wgsl")),
+    ("image.wgsl", include_str!("../../shaders/image.wgsl")),
+];
+
+/// Output pixels per invocation along x in conv.wgsl and deconv.wgsl (their `PX`).
+const PX: usize = 4;
+/// Invocations per workgroup of the 1-D kernels (gdn, elementwise).
+const LINEAR_WORKGROUP: usize = 64;
+/// Largest workgroup count per dispatch dimension that every adapter allows.
+const MAX_GROUPS: usize = 65535;
+
+/// Compute pipelines, one per WGSL entry point, compiled once per context.
+pub struct Kernels {
+    conv2d: wgpu::ComputePipeline,
+    conv_transpose2d: wgpu::ComputePipeline,
+    gdn: wgpu::ComputePipeline,
+    scale_round: wgpu::ComputePipeline,
+    scale: wgpu::ComputePipeline,
+    rgba8_to_tensor: wgpu::ComputePipeline,
+    tensor_to_rgba8: wgpu::ComputePipeline,
+}
+
+fn source(file: &str) -> &'static str {
+    SHADER_SOURCES
+        .iter()
+        .find(|(name, _)| *name == file)
+        .map(|(_, src)| *src)
+        .expect("shader listed in SHADER_SOURCES")
+}
+
+impl Kernels {
+    pub(crate) fn new(device: &wgpu::Device) -> Result<Kernels> {
+        let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
+        let module = |file: &str| {
+            device.create_shader_module(wgpu::ShaderModuleDescriptor {
+                label: Some(file),
+                source: wgpu::ShaderSource::Wgsl(source(file).into()),
+            })
+        };
+        let conv = module("conv.wgsl");
+        let deconv = module("deconv.wgsl");
+        let gdn = module("gdn.wgsl");
+        let elementwise = module("elementwise.wgsl");
+        let image = module("image.wgsl");
+        let pipeline = |m: &wgpu::ShaderModule, entry: &str| {
+            device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+                label: Some(entry),
+                layout: None,
+                module: m,
+                entry_point: Some(entry),
+                compilation_options: Default::default(),
+                cache: None,
+            })
+        };
+        let kernels = Kernels {
+            conv2d: pipeline(&conv, "conv2d"),
+            conv_transpose2d: pipeline(&deconv, "conv_transpose2d"),
+            gdn: pipeline(&gdn, "gdn"),
+            scale_round: pipeline(&elementwise, "scale_round"),
+            scale: pipeline(&elementwise, "scale"),
+            rgba8_to_tensor: pipeline(&image, "rgba8_to_tensor"),
+            tensor_to_rgba8: pipeline(&image, "tensor_to_rgba8"),
+        };
+        if let Some(e) = pollster::block_on(scope.pop()) {
+            return Err(Error::Gpu(format!("compiling the WGSL kernels: {e}")));
+        }
+        Ok(kernels)
+    }
+}
+
+/// Parameters shared by conv.wgsl and deconv.wgsl (the WGSL `Params` struct).
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+struct ConvParams {
+    in_w: u32,
+    in_h: u32,
+    in_c4: u32,
+    out_w: u32,
+    out_h: u32,
+    out_c4: u32,
+    ksize: u32,
+    stride: u32,
+    pad: u32,
+    flags: u32,
+    blocks_per_residue: u32,
+    _pad: u32,
+}
+
+/// Parameters of the per-pixel kernels (gdn.wgsl, elementwise.wgsl).
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+struct LinearParams {
+    plane: u32,
+    c4: u32,
+    extra: u32,
+    row_pitch: u32,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+struct ImageParams {
+    img_w: u32,
+    img_h: u32,
+    tensor_w: u32,
+    tensor_h: u32,
+}
+
+/// A convolution's geometry and flags, as the kernels need them.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct ConvShape {
+    pub kernel: usize,
+    pub stride: usize,
+    pub pad: usize,
+    pub transposed: bool,
+    pub relu: bool,
+    pub abs_input: bool,
+}
+
+fn dispatch(
+    ctx: &GpuContext,
+    encoder: &mut wgpu::CommandEncoder,
+    pipeline: &wgpu::ComputePipeline,
+    params: &[u8],
+    bindings: &[(u32, &wgpu::Buffer)],
+    groups: (usize, usize, usize),
+) -> Result<()> {
+    if groups.0 > MAX_GROUPS || groups.1 > MAX_GROUPS || groups.2 > MAX_GROUPS {
+        return Err(Error::Limit {
+            what: "workgroups per dispatch dimension",
+            value: groups.0.max(groups.1).max(groups.2) as u64,
+            limit: MAX_GROUPS as u64,
+        });
+    }
+    if groups.0 == 0 || groups.1 == 0 || groups.2 == 0 {
+        return Ok(());
+    }
+    let uniform = ctx
+        .device
+        .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+            label: Some("params"),
+            contents: params,
+            usage: wgpu::BufferUsages::UNIFORM,
+        });
+    let mut entries = vec![wgpu::BindGroupEntry {
+        binding: 0,
+        resource: uniform.as_entire_binding(),
+    }];
+    entries.extend(bindings.iter().map(|(binding, buf)| wgpu::BindGroupEntry {
+        binding: *binding,
+        resource: buf.as_entire_binding(),
+    }));
+    let bind_group = ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
+        label: None,
+        layout: &pipeline.get_bind_group_layout(0),
+        entries: &entries,
+    });
+    let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+        label: None,
+        timestamp_writes: None,
+    });
+    pass.set_pipeline(pipeline);
+    pass.set_bind_group(0, &bind_group, &[]);
+    pass.dispatch_workgroups(groups.0 as u32, groups.1 as u32, groups.2 as u32);
+    Ok(())
+}
+
+/// Workgroups for `n` invocations of a 64-wide 1-D kernel, folded into two dimensions when one is
+/// not enough; returns the groups and the row pitch (invocations per row) the shader needs.
+fn linear_groups(n: usize) -> ((usize, usize), u32) {
+    let groups = n.div_ceil(LINEAR_WORKGROUP).max(1);
+    let x = groups.min(MAX_GROUPS);
+    let y = groups.div_ceil(x);
+    ((x, y), (x * LINEAR_WORKGROUP) as u32)
+}
+
+impl Kernels {
+    /// Records a convolution or transposed convolution of `input` into `output`.
+    pub(crate) fn conv(
+        &self,
+        ctx: &GpuContext,
+        encoder: &mut wgpu::CommandEncoder,
+        input: &GpuTensor,
+        shape: ConvShape,
+        weights: &wgpu::Buffer,
+        bias: &wgpu::Buffer,
+        output: &GpuTensor,
+    ) -> Result<()> {
+        let out_w = output.width;
+        let blocks_per_residue = out_w.div_ceil(shape.stride).div_ceil(PX);
+        let params = ConvParams {
+            in_w: input.width as u32,
+            in_h: input.height as u32,
+            in_c4: input.groups() as u32,
+            out_w: out_w as u32,
+            out_h: output.height as u32,
+            out_c4: output.groups() as u32,
+            ksize: shape.kernel as u32,
+            stride: shape.stride as u32,
+            pad: shape.pad as u32,
+            flags: u32::from(shape.relu) | (u32::from(shape.abs_input) << 1),
+            blocks_per_residue: blocks_per_residue as u32,
+            _pad: 0,
+        };
+        let (pipeline, x_invocations) = if shape.transposed {
+            (&self.conv_transpose2d, blocks_per_residue * shape.stride)
+        } else {
+            (&self.conv2d, out_w.div_ceil(PX))
+        };
+        dispatch(
+            ctx,
+            encoder,
+            pipeline,
+            bytemuck::bytes_of(&params),
+            &[
+                (1, &input.buffer.buffer),
+                (2, weights),
+                (3, bias),
+                (4, &output.buffer.buffer),
+            ],
+            (
+                x_invocations.div_ceil(8),
+                output.height.div_ceil(8),
+                output.groups(),
+            ),
+        )
+    }
+
+    /// Records GDN (or IGDN) of `input` into `output`.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn gdn(
+        &self,
+        ctx: &GpuContext,
+        encoder: &mut wgpu::CommandEncoder,
+        input: &GpuTensor,
+        beta: &wgpu::Buffer,
+        gamma: &wgpu::Buffer,
+        inverse: bool,
+        output: &GpuTensor,
+    ) -> Result<()> {
+        let plane = input.height * input.width;
+        let ((gx, gy), row_pitch) = linear_groups(plane);
+        let params = LinearParams {
+            plane: plane as u32,
+            c4: input.groups() as u32,
+            extra: u32::from(inverse),
+            row_pitch,
+        };
+        dispatch(
+            ctx,
+            encoder,
+            &self.gdn,
+            bytemuck::bytes_of(&params),
+            &[
+                (1, &input.buffer.buffer),
+                (2, beta),
+                (3, gamma),
+                (4, &output.buffer.buffer),
+            ],
+            (gx, gy, input.groups()),
+        )
+    }
+
+    /// Records `output = input * gain[c]`, rounded to integers if `round`.
+    pub(crate) fn scale(
+        &self,
+        ctx: &GpuContext,
+        encoder: &mut wgpu::CommandEncoder,
+        input: &GpuTensor,
+        gain: &wgpu::Buffer,
+        round: bool,
+        output: &GpuTensor,
+    ) -> Result<()> {
+        let plane = input.height * input.width;
+        let ((gx, gy), row_pitch) = linear_groups(plane);
+        let params = LinearParams {
+            plane: plane as u32,
+            c4: input.groups() as u32,
+            extra: 0,
+            row_pitch,
+        };
+        let pipeline = if round { &self.scale_round } else { &self.scale };
+        dispatch(
+            ctx,
+            encoder,
+            pipeline,
+            bytemuck::bytes_of(&params),
+            &[
+                (1, &input.buffer.buffer),
+                (2, gain),
+                (3, &output.buffer.buffer),
+            ],
+            (gx, gy, input.groups()),
+        )
+    }
+
+    /// Records RGBA8 pixels (`img_w` x `img_h`) to a replicate-padded 3-channel tensor.
+    pub(crate) fn rgba8_to_tensor(
+        &self,
+        ctx: &GpuContext,
+        encoder: &mut wgpu::CommandEncoder,
+        rgba: &wgpu::Buffer,
+        img_w: usize,
+        img_h: usize,
+        output: &GpuTensor,
+    ) -> Result<()> {
+        let params = ImageParams {
+            img_w: img_w as u32,
+            img_h: img_h as u32,
+            tensor_w: output.width as u32,
+            tensor_h: output.height as u32,
+        };
+        dispatch(
+            ctx,
+            encoder,
+            &self.rgba8_to_tensor,
+            bytemuck::bytes_of(&params),
+            &[(1, rgba), (2, &output.buffer.buffer)],
+            (output.width.div_ceil(8), output.height.div_ceil(8), 1),
+        )
+    }
+
+    /// Records the top-left `img_w` x `img_h` of a 3-channel tensor to RGBA8 pixels.
+    pub(crate) fn tensor_to_rgba8(
+        &self,
+        ctx: &GpuContext,
+        encoder: &mut wgpu::CommandEncoder,
+        input: &GpuTensor,
+        img_w: usize,
+        img_h: usize,
+        rgba: &wgpu::Buffer,
+    ) -> Result<()> {
+        let params = ImageParams {
+            img_w: img_w as u32,
+            img_h: img_h as u32,
+            tensor_w: input.width as u32,
+            tensor_h: input.height as u32,
+        };
+        dispatch(
+            ctx,
+            encoder,
+            &self.tensor_to_rgba8,
+            bytemuck::bytes_of(&params),
+            &[(3, &input.buffer.buffer), (4, rgba)],
+            (img_w.div_ceil(8), img_h.div_ceil(8), 1),
+        )
+    }
+}

@@ -1,0 +1,308 @@
+//! The GPU side: the wgpu context (adapter, device, queue, limits, compiled kernels), feature maps
+//! in GPU memory, and the network that runs the transforms with the WGSL kernels.
+
+mod kernels;
+pub mod network;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+pub use kernels::{Kernels, SHADER_SOURCES};
+pub use network::{GpuConv, GpuGdn, GpuLayer, GpuNetwork, GpuTransform};
+
+use crate::error::{Error, Result};
+use crate::tensor::Tensor;
+
+/// Which wgpu backend to use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    /// Vulkan (Linux, Windows, Android; Mesa's lavapipe on a CPU).
+    Vulkan,
+    /// OpenGL / GLES (Mesa's llvmpipe on a CPU).
+    Gl,
+    /// Metal (macOS, iOS).
+    Metal,
+    /// Direct3D 12 (Windows).
+    Dx12,
+}
+
+impl Backend {
+    fn backends(self) -> wgpu::Backends {
+        match self {
+            Backend::Vulkan => wgpu::Backends::VULKAN,
+            Backend::Gl => wgpu::Backends::GL,
+            Backend::Metal => wgpu::Backends::METAL,
+            Backend::Dx12 => wgpu::Backends::DX12,
+        }
+    }
+}
+
+/// The GPU the codec runs on: device, queue, the limits it was granted and the compiled kernels.
+///
+/// Create one with [`GpuContext::new`] (a headless adapter of its own) or hand in an application's
+/// device with [`GpuContext::from_device`].
+pub struct GpuContext {
+    pub(crate) device: wgpu::Device,
+    pub(crate) queue: wgpu::Queue,
+    info: wgpu::AdapterInfo,
+    kernels: Kernels,
+    memory: Arc<MemoryCounter>,
+}
+
+/// Bytes of GPU buffers the codec holds now, and the most it held at once.
+#[derive(Debug, Default)]
+pub struct MemoryCounter {
+    current: AtomicU64,
+    peak: AtomicU64,
+}
+
+impl MemoryCounter {
+    fn add(&self, bytes: u64) {
+        let now = self.current.fetch_add(bytes, Ordering::Relaxed) + bytes;
+        self.peak.fetch_max(now, Ordering::Relaxed);
+    }
+    fn sub(&self, bytes: u64) {
+        self.current.fetch_sub(bytes, Ordering::Relaxed);
+    }
+}
+
+impl GpuContext {
+    /// Opens a headless adapter: `backend` if given, else the `WGPU_BACKEND` environment variable,
+    /// else any; `WGPU_ADAPTER_NAME` picks an adapter by name. Requests the adapter's own limits.
+    pub fn new(backend: Option<Backend>) -> Result<GpuContext> {
+        let mut desc = wgpu::InstanceDescriptor::new_without_display_handle_from_env();
+        if let Some(b) = backend {
+            desc.backends = b.backends();
+        }
+        let instance = wgpu::Instance::new(desc);
+        let adapter = pollster::block_on(wgpu::util::initialize_adapter_from_env_or_default(
+            &instance, None,
+        ))
+        .map_err(|e| {
+            let wanted = backend.map_or_else(
+                || std::env::var("WGPU_BACKEND").unwrap_or_else(|_| "any backend".into()),
+                |b| format!("{b:?}"),
+            );
+            Error::NoAdapter(format!("{wanted}: {e}"))
+        })?;
+        let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
+            label: Some("vaec-gpu"),
+            required_features: wgpu::Features::empty(),
+            required_limits: adapter.limits(),
+            ..Default::default()
+        }))
+        .map_err(|e| Error::Gpu(format!("cannot open {}: {e}", adapter.get_info().name)))?;
+        GpuContext::from_device(device, queue)
+    }
+
+    /// Uses an application's device and queue (the limits it was created with apply).
+    pub fn from_device(device: wgpu::Device, queue: wgpu::Queue) -> Result<GpuContext> {
+        let info = device.adapter_info();
+        let kernels = Kernels::new(&device)?;
+        Ok(GpuContext {
+            device,
+            queue,
+            info,
+            kernels,
+            memory: Arc::default(),
+        })
+    }
+
+    /// The adapter's name, backend and driver.
+    pub fn adapter_info(&self) -> &wgpu::AdapterInfo {
+        &self.info
+    }
+
+    /// One line naming the adapter, e.g. `llvmpipe (LLVM 15.0.6, 256 bits) (Vulkan, Mesa 22.3.6)`.
+    pub fn adapter_description(&self) -> String {
+        format!(
+            "{} ({:?}, {} {})",
+            self.info.name, self.info.backend, self.info.driver, self.info.driver_info
+        )
+    }
+
+    /// The device's limits.
+    pub fn limits(&self) -> wgpu::Limits {
+        self.device.limits()
+    }
+
+    /// The wgpu device.
+    pub fn device(&self) -> &wgpu::Device {
+        &self.device
+    }
+
+    /// The wgpu queue.
+    pub fn queue(&self) -> &wgpu::Queue {
+        &self.queue
+    }
+
+    pub(crate) fn kernels(&self) -> &Kernels {
+        &self.kernels
+    }
+
+    /// Bytes of GPU buffers the codec holds now.
+    pub fn memory_in_use(&self) -> u64 {
+        self.memory.current.load(Ordering::Relaxed)
+    }
+
+    /// The most bytes of GPU buffers the codec held at once since the last reset.
+    pub fn peak_memory(&self) -> u64 {
+        self.memory.peak.load(Ordering::Relaxed)
+    }
+
+    /// Starts peak measurement anew from what is held now.
+    pub fn reset_peak_memory(&self) {
+        self.memory
+            .peak
+            .store(self.memory_in_use(), Ordering::Relaxed);
+    }
+
+    /// A storage buffer of `bytes` (rounded up to 16), counted in the memory statistics.
+    pub(crate) fn storage_buffer(&self, label: &str, bytes: u64) -> Result<GpuBuffer> {
+        let size = bytes.max(16).next_multiple_of(16);
+        let limits = self.device.limits();
+        let max = limits
+            .max_storage_buffer_binding_size
+            .min(limits.max_buffer_size);
+        if size > max {
+            return Err(Error::Limit {
+                what: "GPU buffer size",
+                value: size,
+                limit: max,
+            });
+        }
+        let buffer = self.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some(label),
+            size,
+            usage: wgpu::BufferUsages::STORAGE
+                | wgpu::BufferUsages::COPY_SRC
+                | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        self.memory.add(size);
+        Ok(GpuBuffer {
+            buffer,
+            size,
+            memory: Arc::clone(&self.memory),
+        })
+    }
+
+    /// A storage buffer holding `data`.
+    pub(crate) fn upload<T: bytemuck::Pod>(&self, label: &str, data: &[T]) -> Result<GpuBuffer> {
+        let bytes: &[u8] = bytemuck::cast_slice(data);
+        let buf = self.storage_buffer(label, bytes.len() as u64)?;
+        self.queue.write_buffer(&buf.buffer, 0, bytes);
+        Ok(buf)
+    }
+
+    /// Copies the first `bytes` of a buffer back to the host (waits for the GPU).
+    pub(crate) fn read_buffer(&self, buffer: &wgpu::Buffer, bytes: u64) -> Result<Vec<u8>> {
+        let size = bytes.next_multiple_of(wgpu::COPY_BUFFER_ALIGNMENT);
+        let staging = self.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("readback"),
+            size,
+            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        let mut encoder = self
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("readback") });
+        encoder.copy_buffer_to_buffer(buffer, 0, &staging, 0, size);
+        self.queue.submit([encoder.finish()]);
+        let (tx, rx) = std::sync::mpsc::channel();
+        staging.map_async(wgpu::MapMode::Read, .., move |r| {
+            let _ = tx.send(r);
+        });
+        self.device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map_err(|e| Error::Gpu(format!("waiting for the GPU: {e}")))?;
+        rx.recv()
+            .map_err(|_| Error::Gpu("readback callback never ran".into()))?
+            .map_err(|e| Error::Gpu(format!("mapping a readback buffer: {e}")))?;
+        let data = staging
+            .get_mapped_range(..)
+            .map_err(|e| Error::Gpu(format!("reading a readback buffer: {e}")))?
+            .to_vec();
+        staging.unmap();
+        Ok(data[..bytes as usize].to_vec())
+    }
+
+    /// Uploads a CPU tensor into the GPU layout.
+    pub fn upload_tensor(&self, t: &Tensor) -> Result<GpuTensor> {
+        let buffer = self.upload("tensor", &t.to_vec4_planes())?;
+        Ok(GpuTensor {
+            buffer,
+            channels: t.channels,
+            height: t.height,
+            width: t.width,
+        })
+    }
+
+    /// Reads a GPU tensor back into a CPU tensor.
+    pub fn download_tensor(&self, t: &GpuTensor) -> Result<Tensor> {
+        let bytes = self.read_buffer(&t.buffer.buffer, t.bytes())?;
+        let packed: &[[f32; 4]] = bytemuck::cast_slice(&bytes);
+        Ok(Tensor::from_vec4_planes(
+            t.channels, t.height, t.width, packed,
+        ))
+    }
+
+    /// Submits recorded work.
+    pub(crate) fn submit(&self, encoder: wgpu::CommandEncoder) {
+        self.queue.submit([encoder.finish()]);
+    }
+
+    pub(crate) fn encoder(&self, label: &str) -> wgpu::CommandEncoder {
+        self.device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some(label) })
+    }
+}
+
+/// A GPU buffer whose size is counted in the context's memory statistics while it lives.
+pub struct GpuBuffer {
+    pub(crate) buffer: wgpu::Buffer,
+    size: u64,
+    memory: Arc<MemoryCounter>,
+}
+
+impl GpuBuffer {
+    /// The wgpu buffer.
+    pub fn buffer(&self) -> &wgpu::Buffer {
+        &self.buffer
+    }
+}
+
+impl Drop for GpuBuffer {
+    fn drop(&mut self) {
+        // No destroy(): work already recorded may still use the buffer; wgpu frees it after that.
+        self.memory.sub(self.size);
+    }
+}
+
+/// A feature map in GPU memory, in the vec4-plane layout (see [`Tensor::to_vec4_planes`]).
+pub struct GpuTensor {
+    pub(crate) buffer: GpuBuffer,
+    /// Channels.
+    pub channels: usize,
+    /// Height.
+    pub height: usize,
+    /// Width.
+    pub width: usize,
+}
+
+impl GpuTensor {
+    /// Channel groups of four.
+    pub fn groups(&self) -> usize {
+        self.channels.div_ceil(4)
+    }
+
+    /// Bytes in the GPU layout.
+    pub fn bytes(&self) -> u64 {
+        (self.groups() * self.height * self.width * 16) as u64
+    }
+
+    /// Bytes a tensor of this shape takes in the GPU layout.
+    pub fn bytes_for(channels: usize, height: usize, width: usize) -> u64 {
+        (channels.div_ceil(4) * height * width * 16) as u64
+    }
+}

@@ -1,0 +1,23 @@
+//! # vaec-gpu
+//!
+//! A learned image codec: a variational autoencoder with a scale hyperprior (Balle et al. 2018)
+//! whose network runs as hand-written WGSL compute shaders through wgpu, on any Vulkan, Metal,
+//! DX12 or GL GPU.
+//!
+//! The stages, one module each:
+//! - [`model`]: the layer graph and the safetensors weight file;
+//! - [`gpu`]: the wgpu context, the WGSL kernels and the network on the GPU;
+//! - [`reference`]: a plain-Rust twin of every kernel, for the tests;
+//! - [`tensor`]: feature maps on the CPU and the GPU layout.
+#![deny(missing_docs)]
+
+pub mod error;
+pub mod gpu;
+pub mod model;
+pub mod reference;
+pub mod tensor;
+
+pub use error::{Error, Result};
+pub use gpu::{Backend, GpuContext, GpuTensor};
+pub use model::Model;
+pub use tensor::Tensor;

@@ -1,0 +1,94 @@
+//! A CPU-side feature map (one image, channels x height x width, f32), and its conversion to the
+//! GPU layout: channels packed by four into `vec4<f32>` planes, `(c / 4, y, x)` row-major, with the
+//! padded channels of the last group zero.
+
+/// A feature map of `channels` planes of `height` x `width` f32 values, channel-major (CHW).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Tensor {
+    /// Number of channels.
+    pub channels: usize,
+    /// Height in pixels.
+    pub height: usize,
+    /// Width in pixels.
+    pub width: usize,
+    /// `channels * height * width` values, index `(c * height + y) * width + x`.
+    pub data: Vec<f32>,
+}
+
+impl Tensor {
+    /// A tensor of zeros.
+    pub fn zeros(channels: usize, height: usize, width: usize) -> Self {
+        Tensor {
+            channels,
+            height,
+            width,
+            data: vec![0.0; channels * height * width],
+        }
+    }
+
+    /// Wraps CHW data; `data.len()` must be `channels * height * width`.
+    pub fn from_data(channels: usize, height: usize, width: usize, data: Vec<f32>) -> Self {
+        assert_eq!(data.len(), channels * height * width, "tensor data length");
+        Tensor {
+            channels,
+            height,
+            width,
+            data,
+        }
+    }
+
+    /// The value at channel `c`, row `y`, column `x`.
+    #[inline]
+    pub fn at(&self, c: usize, y: usize, x: usize) -> f32 {
+        self.data[(c * self.height + y) * self.width + x]
+    }
+
+    /// The channel plane `c`.
+    pub fn plane(&self, c: usize) -> &[f32] {
+        let n = self.height * self.width;
+        &self.data[c * n..(c + 1) * n]
+    }
+
+    /// Repacks into the GPU layout: `ceil(channels / 4)` planes of 4-channel texels.
+    pub fn to_vec4_planes(&self) -> Vec<[f32; 4]> {
+        let plane = self.height * self.width;
+        let groups = self.channels.div_ceil(4);
+        let mut out = vec![[0.0f32; 4]; groups * plane];
+        for c in 0..self.channels {
+            let (g, lane) = (c / 4, c % 4);
+            for (i, v) in self.plane(c).iter().enumerate() {
+                out[g * plane + i][lane] = *v;
+            }
+        }
+        out
+    }
+
+    /// The inverse of [`Tensor::to_vec4_planes`].
+    pub fn from_vec4_planes(channels: usize, height: usize, width: usize, packed: &[[f32; 4]]) -> Self {
+        let plane = height * width;
+        let mut t = Tensor::zeros(channels, height, width);
+        for c in 0..channels {
+            let (g, lane) = (c / 4, c % 4);
+            for i in 0..plane {
+                t.data[c * plane + i] = packed[g * plane + i][lane];
+            }
+        }
+        t
+    }
+
+    /// Largest absolute difference to `other` (same shape), and the largest absolute value of `other`.
+    pub fn max_abs_diff(&self, other: &Tensor) -> (f32, f32) {
+        assert_eq!(
+            (self.channels, self.height, self.width),
+            (other.channels, other.height, other.width),
+            "tensor shapes differ"
+        );
+        let mut diff = 0.0f32;
+        let mut scale = 0.0f32;
+        for (a, b) in self.data.iter().zip(&other.data) {
+            diff = diff.max((a - b).abs());
+            scale = scale.max(b.abs());
+        }
+        (diff, scale)
+    }
+}

@@ -1,0 +1,92 @@
+//! Shared test helpers: one GPU context per test binary, a small seeded RNG, random layers.
+#![allow(dead_code)]
+
+use std::sync::OnceLock;
+
+use vaec_gpu::model::{Conv, Gdn};
+use vaec_gpu::{GpuContext, Tensor};
+
+/// The GPU context of this test binary. Fails (never skips) when no adapter exists: CI installs
+/// Mesa's lavapipe so that these tests always run.
+pub fn gpu() -> &'static GpuContext {
+    static CTX: OnceLock<GpuContext> = OnceLock::new();
+    CTX.get_or_init(|| {
+        let ctx = GpuContext::new(None).expect("a GPU adapter (install mesa-vulkan-drivers)");
+        eprintln!("GPU tests run on: {}", ctx.adapter_description());
+        ctx
+    })
+}
+
+/// xorshift64*: deterministic random numbers without a dependency.
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Self {
+        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
+    }
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    /// Uniform in [lo, hi).
+    pub fn uniform(&mut self, lo: f32, hi: f32) -> f32 {
+        let u = (self.next_u64() >> 40) as f32 / (1u64 << 24) as f32;
+        lo + (hi - lo) * u
+    }
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next_u64() % n
+    }
+    pub fn vec(&mut self, n: usize, lo: f32, hi: f32) -> Vec<f32> {
+        (0..n).map(|_| self.uniform(lo, hi)).collect()
+    }
+}
+
+pub fn random_tensor(rng: &mut Rng, c: usize, h: usize, w: usize) -> Tensor {
+    Tensor::from_data(c, h, w, rng.vec(c * h * w, -1.0, 1.0))
+}
+
+#[allow(clippy::too_many_arguments)]
+pub fn random_conv(
+    rng: &mut Rng,
+    cin: usize,
+    cout: usize,
+    kernel: usize,
+    stride: usize,
+    transposed: bool,
+    relu: bool,
+    abs_input: bool,
+) -> Conv {
+    let scale = 1.0 / ((cin * kernel * kernel) as f32).sqrt();
+    Conv {
+        in_channels: cin,
+        out_channels: cout,
+        kernel,
+        stride,
+        pad: kernel / 2,
+        transposed,
+        weight: rng.vec(cin * cout * kernel * kernel, -scale, scale),
+        bias: rng.vec(cout, -0.1, 0.1),
+        relu,
+        abs_input,
+    }
+}
+
+pub fn random_gdn(rng: &mut Rng, c: usize, inverse: bool) -> Gdn {
+    Gdn {
+        channels: c,
+        beta: rng.vec(c, 0.5, 1.5),
+        gamma: rng.vec(c * c, 0.0, 0.2),
+        inverse,
+    }
+}
+
+/// Asserts max |gpu - cpu| <= tol * max(1, max |cpu|) and returns the relative error.
+pub fn assert_close(what: &str, gpu: &Tensor, cpu: &Tensor, tol: f32) -> f32 {
+    let (diff, scale) = gpu.max_abs_diff(cpu);
+    let rel = diff / scale.max(1.0);
+    eprintln!("{what}: max abs diff {diff:.3e}, relative {rel:.3e}");
+    assert!(rel <= tol, "{what}: relative error {rel:e} above {tol:e}");
+    rel
+}

@@ -1,0 +1,122 @@
+//! Every GPU kernel against its plain-Rust reference, on random weights and inputs at odd sizes.
+
+mod common;
+
+use common::{assert_close, gpu, random_conv, random_gdn, random_tensor, Rng};
+use vaec_gpu::gpu::{GpuConv, GpuGdn};
+use vaec_gpu::reference;
+
+const SIZES: &[(usize, usize)] = &[(1, 1), (3, 5), (17, 13), (64, 64), (100, 75)];
+const TOL: f32 = 1e-4;
+
+fn check_conv(seed: u64, cin: usize, cout: usize, k: usize, s: usize, transposed: bool, relu: bool, abs: bool) {
+    let ctx = gpu();
+    let mut rng = Rng::new(seed);
+    let conv = random_conv(&mut rng, cin, cout, k, s, transposed, relu, abs);
+    let layer = GpuConv::new(ctx, &conv).unwrap();
+    for &(h, w) in SIZES {
+        let x = random_tensor(&mut rng, cin, h, w);
+        let want = reference::conv2d(&x, &conv);
+        let input = ctx.upload_tensor(&x).unwrap();
+        let mut encoder = ctx.device().create_command_encoder(&Default::default());
+        let out = layer.record(ctx, &mut encoder, &input).unwrap();
+        ctx.queue().submit([encoder.finish()]);
+        let got = ctx.download_tensor(&out).unwrap();
+        let name = if transposed { "conv_transpose2d" } else { "conv2d" };
+        assert_close(
+            &format!("{name} {cin}->{cout} k{k} s{s} relu={relu} abs={abs} on {h}x{w}"),
+            &got,
+            &want,
+            TOL,
+        );
+    }
+}
+
+#[test]
+fn conv2d_5x5_stride2_matches_reference() {
+    check_conv(1, 3, 5, 5, 2, false, false, false);
+    check_conv(2, 7, 6, 5, 2, false, true, false);
+    check_conv(3, 16, 13, 5, 2, false, false, false);
+}
+
+#[test]
+fn conv2d_3x3_stride1_with_abs_and_relu_matches_reference() {
+    check_conv(4, 5, 3, 3, 1, false, true, true);
+    check_conv(5, 12, 9, 3, 1, false, false, true);
+}
+
+#[test]
+fn conv_transpose2d_5x5_stride2_matches_reference() {
+    check_conv(6, 5, 3, 5, 2, true, false, false);
+    check_conv(7, 6, 7, 5, 2, true, true, false);
+    check_conv(8, 13, 16, 5, 2, true, false, false);
+}
+
+#[test]
+fn gdn_and_igdn_match_reference() {
+    let ctx = gpu();
+    let mut rng = Rng::new(9);
+    for (c, inverse) in [(1, false), (5, false), (6, true), (13, true), (16, false)] {
+        let g = random_gdn(&mut rng, c, inverse);
+        let layer = GpuGdn::new(ctx, &g).unwrap();
+        for &(h, w) in SIZES {
+            let x = random_tensor(&mut rng, c, h, w);
+            let want = reference::gdn(&x, &g);
+            let input = ctx.upload_tensor(&x).unwrap();
+            let mut encoder = ctx.device().create_command_encoder(&Default::default());
+            let out = layer.record(ctx, &mut encoder, &input).unwrap();
+            ctx.queue().submit([encoder.finish()]);
+            let got = ctx.download_tensor(&out).unwrap();
+            assert_close(&format!("gdn c{c} inverse={inverse} on {h}x{w}"), &got, &want, TOL);
+        }
+    }
+}
+
+#[test]
+fn scale_and_round_match_reference_exactly() {
+    let ctx = gpu();
+    let mut rng = Rng::new(10);
+    for &(h, w) in SIZES {
+        let c = 7;
+        let mut x = random_tensor(&mut rng, c, h, w);
+        x.data.iter_mut().for_each(|v| *v *= 20.0);
+        // exact ties must round to even, as torch.round does
+        x.data[0] = 2.5;
+        let gain = rng.vec(c, 0.5, 2.0);
+        let mut gain_ties = gain.clone();
+        gain_ties[0] = 1.0;
+        let input = ctx.upload_tensor(&x).unwrap();
+        for round in [false, true] {
+            let want = if round {
+                reference::scale_round(&x, &gain_ties)
+            } else {
+                reference::scale(&x, &gain_ties)
+            };
+            let out = ctx.scale_tensor(&input, &gain_ties, round).unwrap();
+            let got = ctx.download_tensor(&out).unwrap();
+            assert_eq!(got, want, "scale round={round} on {h}x{w}");
+        }
+    }
+}
+
+#[test]
+fn image_conversions_match_reference_exactly() {
+    let ctx = gpu();
+    let mut rng = Rng::new(11);
+    for &(h, w) in SIZES {
+        let rgba: Vec<u8> = (0..h * w * 4).map(|_| rng.below(256) as u8).collect();
+        let (ph, pw) = (h.next_multiple_of(64), w.next_multiple_of(64));
+        let want = reference::rgba8_to_tensor(&rgba, w, h, pw, ph);
+        let t = ctx.rgba8_to_tensor(&rgba, w, h, pw, ph).unwrap();
+        let got = ctx.download_tensor(&t).unwrap();
+        assert_close(&format!("rgba8_to_tensor {w}x{h}"), &got, &want, 1e-6);
+
+        let mut y = random_tensor(&mut rng, 3, ph, pw);
+        y.data.iter_mut().for_each(|v| *v = *v * 0.7 + 0.5); // some values outside [0, 1]
+        let gpu_pixels = ctx
+            .tensor_to_rgba8(&ctx.upload_tensor(&y).unwrap(), w, h)
+            .unwrap();
+        let cpu_pixels = reference::tensor_to_rgba8(&y, w, h);
+        assert_eq!(gpu_pixels, cpu_pixels, "tensor_to_rgba8 {w}x{h}");
+    }
+}

@@ -1,0 +1,31 @@
+//! Every WGSL file in shaders/ parses and validates with naga, and every file is compiled in.
+
+use vaec_gpu::gpu::SHADER_SOURCES;
+
+#[test]
+fn every_shader_parses_and_validates() {
+    for (name, source) in SHADER_SOURCES {
+        let module = naga::front::wgsl::parse_str(source)
+            .unwrap_or_else(|e| panic!("{name}: {}", e.emit_to_string(source)));
+        naga::valid::Validator::new(
+            naga::valid::ValidationFlags::all(),
+            naga::valid::Capabilities::empty(),
+        )
+        .validate(&module)
+        .unwrap_or_else(|e| panic!("{name}: {e:?}"));
+    }
+}
+
+#[test]
+fn every_file_in_shaders_dir_is_compiled_in() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("shaders");
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let name = entry.unwrap().file_name().into_string().unwrap();
+        if name.ends_with(".wgsl") {
+            assert!(
+                SHADER_SOURCES.iter().any(|(n, _)| *n == name),
+                "{name} is not in SHADER_SOURCES"
+            );
+        }
+    }
+}

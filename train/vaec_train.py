@@ -1,0 +1,436 @@
+#!/usr/bin/env python3
+"""Training, evaluation and export for vaec-gpu's model.
+
+One file, four subcommands:
+
+    python train/vaec_train.py train   --minutes 60          # resumes from weights/ or train/runs/last.pt
+    python train/vaec_train.py eval    --kodak ../shared/data/kodak
+    python train/vaec_train.py export  --out weights/vaec-hyperprior.safetensors
+    python train/vaec_train.py reference IMAGE --out DIR     # PyTorch forward pass for the Rust engine to match
+
+The model is CompressAI's ScaleHyperprior (Balle et al. 2018) with CompressAI's layer names, plus
+per-channel gain vectors on y (Cui et al. 2021): one model covers the whole rate range, one gain
+vector per training lambda, and geometric interpolation between neighbours gives a continuous
+quality knob. Training data comes from ../shared/data/train only (never Kodak).
+"""
+import argparse
+import csv
+import glob
+import json
+import math
+import os
+import random
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from PIL import Image
+
+from compressai.entropy_models import EntropyBottleneck, GaussianConditional
+from compressai.layers import GDN
+from compressai.models.utils import conv, deconv
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+DATA = os.path.join(ROOT, "..", "shared", "data")
+RUNS = os.path.join(HERE, "runs")
+WEIGHTS = os.path.join(ROOT, "weights", "vaec-hyperprior.safetensors")
+LOG = os.path.join(HERE, "log.csv")
+
+# CompressAI's lambdas for its MSE models, quality 1..8: quality q of vaec-gpu is gain vector q-1.
+LAMBDAS = [0.0018, 0.0035, 0.0067, 0.0130, 0.0250, 0.0483, 0.0932, 0.1800]
+# CompressAI's Gaussian scale table: 64 log-spaced scales from 0.11 to 256.
+SCALES_MIN, SCALES_MAX, SCALES_LEVELS = 0.11, 256.0, 64
+
+
+def scale_table():
+    return torch.exp(torch.linspace(math.log(SCALES_MIN), math.log(SCALES_MAX), SCALES_LEVELS))
+
+
+class GainedHyperprior(nn.Module):
+    """CompressAI ScaleHyperprior (same module names) with per-lambda gain vectors on y."""
+
+    def __init__(self, N, M, levels=len(LAMBDAS)):
+        super().__init__()
+        self.N, self.M = N, M
+        self.entropy_bottleneck = EntropyBottleneck(N)
+        self.g_a = nn.Sequential(conv(3, N), GDN(N), conv(N, N), GDN(N), conv(N, N), GDN(N), conv(N, M))
+        self.g_s = nn.Sequential(
+            deconv(M, N), GDN(N, inverse=True), deconv(N, N), GDN(N, inverse=True),
+            deconv(N, N), GDN(N, inverse=True), deconv(N, 3))
+        self.h_a = nn.Sequential(
+            conv(M, N, stride=1, kernel_size=3), nn.ReLU(inplace=True),
+            conv(N, N), nn.ReLU(inplace=True), conv(N, N))
+        self.h_s = nn.Sequential(
+            deconv(N, N), nn.ReLU(inplace=True), deconv(N, N), nn.ReLU(inplace=True),
+            conv(N, M, stride=1, kernel_size=3), nn.ReLU(inplace=True))
+        self.gaussian_conditional = GaussianConditional(None)
+        # Gains are stored as logs so that they stay positive; the export writes exp().
+        # Start from quantization steps that halve every two levels (lambda doubles per level).
+        spread = torch.linspace(-0.175 * (levels - 1), 0.175 * (levels - 1), levels)[:, None].repeat(1, M)
+        self.y_gain_log = nn.Parameter(spread.clone())
+        self.y_inv_gain_log = nn.Parameter(-spread.clone())
+
+    def gains(self, q):
+        """Gain and inverse gain for a (possibly fractional) quality index q in [0, levels-1]."""
+        lo = int(math.floor(q))
+        hi = min(lo + 1, self.y_gain_log.shape[0] - 1)
+        t = q - lo
+        g = (1 - t) * self.y_gain_log[lo] + t * self.y_gain_log[hi]
+        ig = (1 - t) * self.y_inv_gain_log[lo] + t * self.y_inv_gain_log[hi]
+        return torch.exp(g).view(1, -1, 1, 1), torch.exp(ig).view(1, -1, 1, 1)
+
+    def forward(self, x, q):
+        gain, inv_gain = self.gains(q)
+        y = self.g_a(x) * gain
+        z = self.h_a(torch.abs(y))
+        z_hat, z_likelihoods = self.entropy_bottleneck(z)
+        scales_hat = self.h_s(z_hat)
+        y_hat, y_likelihoods = self.gaussian_conditional(y, scales_hat)
+        x_hat = self.g_s(y_hat * inv_gain)
+        return x_hat, y_likelihoods, z_likelihoods
+
+    def aux_loss(self):
+        return self.entropy_bottleneck.loss()
+
+    @torch.no_grad()
+    def update_tables(self):
+        self.gaussian_conditional.update_scale_table(scale_table(), force=True)
+        self.entropy_bottleneck.update(force=True)
+
+
+def pad64(x):
+    """Replicate-pad an NCHW tensor to a multiple of 64 (what the Rust engine does)."""
+    h, w = x.shape[2], x.shape[3]
+    ph, pw = (-h) % 64, (-w) % 64
+    return F.pad(x, (0, pw, 0, ph), mode="replicate") if (ph or pw) else x
+
+
+# ---------------------------------------------------------------- data
+
+def training_images(max_side=1600):
+    """The shared training photos as uint8 HxWx3 arrays; large JPEGs downscaled with an area filter."""
+    paths = []
+    for ext in ("*.jpg", "*.jpeg", "*.png"):
+        paths += glob.glob(os.path.join(DATA, "train", "**", ext), recursive=True)
+    paths = sorted(p for p in paths if "kodak" not in p.lower())
+    images = []
+    for p in paths:
+        im = Image.open(p).convert("RGB")
+        factor = 1
+        while max(im.size) / factor > max_side:
+            factor *= 2
+        if "debian" in p and factor == 1 and max(im.size) > 1200:
+            factor = 2  # the wallpapers carry JPEG artefacts at full size
+        if factor > 1:
+            im = im.reduce(factor)
+        images.append(np.asarray(im))
+    return paths, images
+
+
+class CropSampler:
+    def __init__(self, images, crop, seed):
+        self.images = [im for im in images if im.shape[0] >= crop and im.shape[1] >= crop]
+        self.weights = np.array([im.shape[0] * im.shape[1] for im in self.images], dtype=np.float64)
+        self.weights /= self.weights.sum()
+        self.crop = crop
+        self.rng = np.random.default_rng(seed)
+
+    def batch(self, n):
+        out = np.empty((n, self.crop, self.crop, 3), dtype=np.uint8)
+        for i in range(n):
+            im = self.images[self.rng.choice(len(self.images), p=self.weights)]
+            y = self.rng.integers(0, im.shape[0] - self.crop + 1)
+            x = self.rng.integers(0, im.shape[1] - self.crop + 1)
+            c = im[y:y + self.crop, x:x + self.crop]
+            if self.rng.random() < 0.5:
+                c = c[:, ::-1]
+            out[i] = c
+        return torch.from_numpy(out).permute(0, 3, 1, 2).float() / 255.0
+
+
+# ---------------------------------------------------------------- checkpoints
+
+def load_model(path, N=None, M=None):
+    """A model from a training checkpoint (.pt) or an exported weight file (.safetensors)."""
+    if path and path.endswith(".pt") and os.path.exists(path):
+        ck = torch.load(path, map_location="cpu", weights_only=False)
+        model = GainedHyperprior(ck["N"], ck["M"])
+        model.load_state_dict(ck["model"])
+        return model, ck
+    if path and path.endswith(".safetensors") and os.path.exists(path):
+        from safetensors.torch import load_file
+        t = load_file(path)
+        N, M = t["g_a.0.weight"].shape[0], t["g_a.6.weight"].shape[0]
+        model = GainedHyperprior(N, M, levels=t["y_gain"].shape[0])
+        sd = model.state_dict()
+        for k in sd:
+            if k.endswith(".beta") or k.endswith(".gamma"):
+                # invert the effective value into CompressAI's NonNegativeParametrizer raw value
+                gdn = model.get_submodule(k.rsplit(".", 1)[0])
+                par = gdn.beta_reparam if k.endswith(".beta") else gdn.gamma_reparam
+                eff = t[k].float()
+                if k.endswith(".gamma"):
+                    eff = eff.view(eff.shape[0], eff.shape[1])
+                sd[k] = torch.sqrt(torch.clamp(eff, min=par.lower_bound.item() ** 2) + par.pedestal)
+            elif k == "y_gain_log":
+                sd[k] = torch.log(t["y_gain"].float())
+            elif k == "y_inv_gain_log":
+                sd[k] = torch.log(t["y_inv_gain"].float())
+            elif k in t and ("_matrix" in k or "_bias" in k or "_factor" in k or "quantiles" in k
+                             or ".weight" in k or ".bias" in k):
+                sd[k] = t[k].float().view(sd[k].shape)
+        model.load_state_dict(sd, strict=False)
+        return model, {"N": N, "M": M, "step": int(json_meta(path).get("train_steps", 0)),
+                       "seconds": float(json_meta(path).get("train_seconds", 0))}
+    if N is None:
+        raise SystemExit(f"no checkpoint at {path}; pass --N and --M to start from scratch")
+    return GainedHyperprior(N, M), {"N": N, "M": M, "step": 0, "seconds": 0.0}
+
+
+def json_meta(path):
+    from safetensors import safe_open
+    with safe_open(path, "pt") as f:
+        return f.metadata() or {}
+
+
+def effective_state(model):
+    """state_dict with CompressAI names, GDN beta/gamma as effective values, gains as plain vectors."""
+    model.update_tables()
+    out = {}
+    for k, v in model.state_dict().items():
+        if k.endswith(".beta") or k.endswith(".gamma"):
+            gdn = model.get_submodule(k.rsplit(".", 1)[0])
+            v = gdn.beta_reparam(v) if k.endswith(".beta") else gdn.gamma_reparam(v)
+        if k == "y_gain_log":
+            k, v = "y_gain", torch.exp(v)
+        elif k == "y_inv_gain_log":
+            k, v = "y_inv_gain", torch.exp(v)
+        elif k.endswith("_quantized_cdf") or k.endswith("_offset") or k.endswith("_cdf_length"):
+            v = v.to(torch.int32)
+        out[k] = v.detach().contiguous().clone()
+    out["entropy_bottleneck._medians"] = model.entropy_bottleneck.quantiles[:, 0, 1].detach().clone()
+    return out
+
+
+def export(model, info, path):
+    from safetensors.torch import save_file
+    state = effective_state(model)
+    meta = {
+        "model": "vaec-gained-scale-hyperprior",
+        "N": str(model.N), "M": str(model.M),
+        "lambdas": json.dumps(LAMBDAS),
+        "train_steps": str(info.get("step", 0)),
+        "train_seconds": str(round(info.get("seconds", 0.0), 1)),
+    }
+    tmp = path + ".tmp"
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    save_file(state, tmp, metadata=meta)
+    os.replace(tmp, path)
+
+
+# ---------------------------------------------------------------- training
+
+def cmd_train(args):
+    torch.manual_seed(args.seed)
+    random.seed(args.seed)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    dev = torch.device("cuda" if torch.cuda.is_available() and not args.cpu else "cpu")
+    resume = args.resume or (os.path.join(RUNS, "last.pt") if os.path.exists(os.path.join(RUNS, "last.pt"))
+                             else WEIGHTS)
+    model, info = load_model(resume, args.N, args.M)
+    model.to(dev).train()
+    print(f"model N={model.N} M={model.M} from {resume if os.path.exists(resume) else 'scratch'}, "
+          f"step {info['step']}, device {dev}", flush=True)
+
+    main_params = [p for n, p in model.named_parameters() if not n.endswith("quantiles")]
+    aux_params = [p for n, p in model.named_parameters() if n.endswith("quantiles")]
+    opt = torch.optim.Adam(main_params, lr=args.lr)
+    aux_opt = torch.optim.Adam(aux_params, lr=1e-3)
+    if "opt" in info and not args.reset_optimizer:
+        opt.load_state_dict(info["opt"])
+        aux_opt.load_state_dict(info["aux_opt"])
+        for g in opt.param_groups:
+            g["lr"] = args.lr
+
+    if args.smoke:
+        rng = np.random.default_rng(args.seed)
+        images = [rng.integers(0, 256, (96, 96, 3), dtype=np.uint8)]
+    else:
+        _, images = training_images()
+    sampler = CropSampler(images, args.crop, args.seed + info["step"])
+    levels = len(LAMBDAS)
+    os.makedirs(RUNS, exist_ok=True)
+    new_log = not os.path.exists(LOG)
+    log = open(LOG, "a", newline="")
+    writer = csv.writer(log)
+    if new_log:
+        writer.writerow(["step", "seconds", "lr", "crop", "quality", "lambda", "loss", "bpp", "psnr"])
+
+    start = time.time()
+    base_seconds = info["seconds"]
+    step = info["step"]
+    acc = []
+    while True:
+        elapsed = time.time() - start
+        if (args.minutes and elapsed > args.minutes * 60) or (args.steps and step - info["step"] >= args.steps):
+            break
+        x = sampler.batch(args.batch).to(dev)
+        q = step % levels if args.round_robin else random.randrange(levels)
+        lmbda = LAMBDAS[q]
+        x_hat, y_lik, z_lik = model(x, q)
+        num_pixels = x.shape[0] * x.shape[2] * x.shape[3]
+        bpp = (torch.log(y_lik).sum() + torch.log(z_lik).sum()) / (-math.log(2) * num_pixels)
+        mse = F.mse_loss(x_hat, x)
+        loss = lmbda * 255 ** 2 * mse + bpp
+        opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(main_params, 1.0)
+        opt.step()
+        aux = model.aux_loss()
+        aux_opt.zero_grad()
+        aux.backward()
+        aux_opt.step()
+        step += 1
+        psnr = 10 * math.log10(1.0 / max(mse.item(), 1e-10))
+        acc.append((q, loss.item(), bpp.item(), psnr))
+        if step % args.log_every == 0:
+            secs = base_seconds + time.time() - start
+            for qq, l, b, p in acc[-1:]:
+                writer.writerow([step, round(secs, 1), args.lr, args.crop, qq + 1, LAMBDAS[qq],
+                                 round(l, 4), round(b, 4), round(p, 3)])
+            log.flush()
+            mean = np.mean([a[1] for a in acc], axis=0)
+            print(f"step {step} {secs / 60:.1f} min loss(mean of {len(acc)}) {mean:.4f} "
+                  f"last q{q + 1} bpp {bpp.item():.3f} psnr {psnr:.2f}", flush=True)
+            acc = []
+        if step % args.save_every == 0:
+            save_checkpoint(model, opt, aux_opt, step, base_seconds + time.time() - start)
+    info = save_checkpoint(model, opt, aux_opt, step, base_seconds + time.time() - start)
+    model.cpu().eval()
+    if args.export:
+        export(model, info, args.export)
+        print(f"exported {args.export}")
+
+
+def save_checkpoint(model, opt, aux_opt, step, seconds):
+    info = {"N": model.N, "M": model.M, "step": step, "seconds": seconds,
+            "model": model.state_dict(), "opt": opt.state_dict(), "aux_opt": aux_opt.state_dict()}
+    tmp = os.path.join(RUNS, "last.pt.tmp")
+    torch.save(info, tmp)
+    os.replace(tmp, os.path.join(RUNS, "last.pt"))
+    return info
+
+
+# ---------------------------------------------------------------- evaluation
+
+def load_rgb(path):
+    return torch.from_numpy(np.asarray(Image.open(path).convert("RGB"))).permute(2, 0, 1).float()[None] / 255.0
+
+
+@torch.no_grad()
+def cmd_eval(args):
+    model, info = load_model(args.weights)
+    model.eval().update_tables()
+    files = sorted(glob.glob(os.path.join(args.kodak, "*.png")))[: args.limit or None]
+    qualities = [float(q) for q in args.quality.split(",")] if args.quality else range(1, len(LAMBDAS) + 1)
+    rows = []
+    for q in qualities:
+        bpps, psnrs = [], []
+        for f in files:
+            x = load_rgb(f)
+            h, w = x.shape[2:]
+            x_hat, y_lik, z_lik = model(pad64(x), q - 1)
+            x_hat = x_hat[:, :, :h, :w].clamp(0, 1)
+            bpp = (torch.log(y_lik).sum() + torch.log(z_lik).sum()).item() / (-math.log(2) * h * w)
+            x8 = torch.round(x_hat * 255) / 255
+            psnr = 10 * math.log10(1 / F.mse_loss(x8, x).item())
+            bpps.append(bpp)
+            psnrs.append(psnr)
+        rows.append({"quality": q, "bpp": float(np.mean(bpps)), "psnr": float(np.mean(psnrs))})
+        print(f"q{q}: bpp {rows[-1]['bpp']:.4f} psnr {rows[-1]['psnr']:.3f} dB  ({len(files)} images)", flush=True)
+    result = {"weights": args.weights, "train_steps": info.get("step"), "train_seconds": info.get("seconds"),
+              "bpp_source": "likelihoods", "rows": rows}
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump(result, fh, indent=1)
+    return result
+
+
+def cmd_export(args):
+    model, info = load_model(args.checkpoint)
+    model.eval()
+    export(model, info, args.out)
+    print(f"exported {args.out} (N={model.N}, M={model.M}, step {info['step']})")
+
+
+@torch.no_grad()
+def cmd_reference(args):
+    """Writes what the Rust engine must reproduce: y (before gain), y_hat, and x_hat, as raw f32 files."""
+    model, _ = load_model(args.weights)
+    model.eval().update_tables()
+    x = load_rgb(args.image)
+    if args.crop:
+        w, h = (int(v) for v in args.crop.split("x"))
+        x = x[:, :, :h, :w]
+    h, w = x.shape[2:]
+    xp = pad64(x)
+    gain, inv_gain = model.gains(args.quality - 1)
+    y = model.g_a(xp)
+    y_hat = torch.round(y * gain)
+    x_hat = model.g_s(y_hat * inv_gain)[:, :, :h, :w]
+    os.makedirs(args.out, exist_ok=True)
+    y.numpy().astype("<f4").tofile(os.path.join(args.out, "y.f32"))
+    y_hat.numpy().astype("<f4").tofile(os.path.join(args.out, "y_hat.f32"))
+    x_hat.numpy().astype("<f4").tofile(os.path.join(args.out, "x_hat.f32"))
+    json.dump({"width": w, "height": h, "quality": args.quality, "y_shape": list(y.shape)},
+              open(os.path.join(args.out, "meta.json"), "w"))
+    print(f"reference written to {args.out}")
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="cmd", required=True)
+    t = sub.add_parser("train", help="train or resume")
+    t.add_argument("--resume", help="checkpoint (.pt) or weight file (.safetensors); default runs/last.pt, else weights/")
+    t.add_argument("--N", type=int, default=64)
+    t.add_argument("--M", type=int, default=128)
+    t.add_argument("--minutes", type=float, default=0)
+    t.add_argument("--steps", type=int, default=0)
+    t.add_argument("--lr", type=float, default=1e-3)
+    t.add_argument("--crop", type=int, default=128)
+    t.add_argument("--batch", type=int, default=8)
+    t.add_argument("--seed", type=int, default=1)
+    t.add_argument("--threads", type=int, default=0)
+    t.add_argument("--log-every", type=int, default=50)
+    t.add_argument("--save-every", type=int, default=500)
+    t.add_argument("--round-robin", action="store_true", help="cycle the qualities instead of sampling them")
+    t.add_argument("--reset-optimizer", action="store_true")
+    t.add_argument("--smoke", action="store_true", help="random 96x96 image instead of the photos (CI)")
+    t.add_argument("--cpu", action="store_true")
+    t.add_argument("--export", help="write a weight file when done")
+    e = sub.add_parser("eval", help="Kodak rate-distortion from likelihoods")
+    e.add_argument("--weights", default=WEIGHTS)
+    e.add_argument("--kodak", default=os.path.join(DATA, "kodak"))
+    e.add_argument("--quality", help="comma-separated list, 1..8; default all")
+    e.add_argument("--limit", type=int, default=0)
+    e.add_argument("--json")
+    x = sub.add_parser("export", help="checkpoint -> safetensors weight file")
+    x.add_argument("--checkpoint", default=os.path.join(RUNS, "last.pt"))
+    x.add_argument("--out", default=WEIGHTS)
+    r = sub.add_parser("reference", help="PyTorch forward pass for the Rust engine to match")
+    r.add_argument("image")
+    r.add_argument("--weights", default=WEIGHTS)
+    r.add_argument("--quality", type=float, default=4)
+    r.add_argument("--crop", help="WxH crop from the top-left corner")
+    r.add_argument("--out", required=True)
+    args = p.parse_args()
+    {"train": cmd_train, "eval": cmd_eval, "export": cmd_export, "reference": cmd_reference}[args.cmd](args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
