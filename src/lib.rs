@@ -8,15 +8,18 @@
 //! - [`model`]: the layer graph and the safetensors weight file;
 //! - [`gpu`]: the wgpu context, the WGSL kernels and the network on the GPU;
 //! - [`reference`]: a plain-Rust twin of every kernel, for the tests;
-//! - [`tensor`]: feature maps on the CPU and the GPU layout.
+//! - [`tensor`]: feature maps on the CPU and the GPU layout;
+//! - [`codec`]: image in, latents, image out.
 #![deny(missing_docs)]
 
+pub mod codec;
 pub mod error;
 pub mod gpu;
 pub mod model;
 pub mod reference;
 pub mod tensor;
 
+pub use codec::{Codec, Image};
 pub use error::{Error, Result};
 pub use gpu::{Backend, GpuContext, GpuTensor};
 pub use model::Model;

@@ -533,3 +533,91 @@ impl WeightFile<'_> {
         })
     }
 }
+
+impl Model {
+    /// A model with random weights (deterministic for a seed) and no entropy tables: for tests and
+    /// for checking the plumbing without a trained weight file.
+    pub fn random(n: usize, m: usize, levels: usize, seed: u64) -> Model {
+        let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+        let mut uniform = move |lo: f32, hi: f32| {
+            state ^= state >> 12;
+            state ^= state << 25;
+            state ^= state >> 27;
+            let u = (state.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 40) as f32 / (1u64 << 24) as f32;
+            lo + (hi - lo) * u
+        };
+        let mut conv = |cin: usize, cout: usize, k: usize, s: usize, transposed, relu, abs_input| {
+            let a = (3.0 / (cin * k * k) as f32).sqrt();
+            Layer::Conv(Conv {
+                in_channels: cin,
+                out_channels: cout,
+                kernel: k,
+                stride: s,
+                pad: k / 2,
+                transposed,
+                weight: (0..cin * cout * k * k).map(|_| uniform(-a, a)).collect(),
+                bias: (0..cout).map(|_| uniform(-0.05, 0.05)).collect(),
+                relu,
+                abs_input,
+            })
+        };
+        let gdn = |c: usize, inverse| {
+            Layer::Gdn(Gdn {
+                channels: c,
+                beta: vec![1.0; c],
+                gamma: (0..c * c)
+                    .map(|i| if i % (c + 1) == 0 { 0.1 } else { 0.01 / c as f32 })
+                    .collect(),
+                inverse,
+            })
+        };
+        let g_a = vec![
+            conv(3, n, 5, 2, false, false, false),
+            gdn(n, false),
+            conv(n, n, 5, 2, false, false, false),
+            gdn(n, false),
+            conv(n, n, 5, 2, false, false, false),
+            gdn(n, false),
+            conv(n, m, 5, 2, false, false, false),
+        ];
+        let g_s = vec![
+            conv(m, n, 5, 2, true, false, false),
+            gdn(n, true),
+            conv(n, n, 5, 2, true, false, false),
+            gdn(n, true),
+            conv(n, n, 5, 2, true, false, false),
+            gdn(n, true),
+            conv(n, 3, 5, 2, true, false, false),
+        ];
+        let h_a = vec![
+            conv(m, n, 3, 1, false, true, true),
+            conv(n, n, 5, 2, false, true, false),
+            conv(n, n, 5, 2, false, false, false),
+        ];
+        let h_s = vec![
+            conv(n, n, 5, 2, true, true, false),
+            conv(n, n, 5, 2, true, true, false),
+            conv(n, m, 3, 1, false, true, false),
+        ];
+        let gains: Vec<Vec<f32>> = (0..levels)
+            .map(|l| vec![(0.35 * (l as f32 - (levels as f32 - 1.0) / 2.0)).exp(); m])
+            .collect();
+        let inv_gains = gains
+            .iter()
+            .map(|g| g.iter().map(|v| 1.0 / v).collect())
+            .collect();
+        Model {
+            n,
+            m,
+            g_a: Transform { name: "g_a", layers: g_a },
+            g_s: Transform { name: "g_s", layers: g_s },
+            h_a: Transform { name: "h_a", layers: h_a },
+            h_s: Transform { name: "h_s", layers: h_s },
+            gains,
+            inv_gains,
+            factorized: None,
+            gaussian: None,
+            metadata: HashMap::from([("model".to_string(), "random".to_string())]),
+        }
+    }
+}
