@@ -13,6 +13,7 @@
 #![deny(missing_docs)]
 
 pub mod codec;
+pub mod entropy;
 pub mod error;
 pub mod gpu;
 pub mod model;

@@ -1,0 +1,260 @@
+//! rANS with a 64-bit state and 32-bit renormalization words (as ryg's rans64, which CompressAI
+//! uses), 16-bit probabilities. Symbols are encoded in reverse, so the decoder reads forwards.
+
+/// Bits of probability precision of the CDF tables.
+pub const PRECISION: u32 = 16;
+/// Bits per bypass chunk (raw bits of escaped values).
+const BYPASS_BITS: u32 = 4;
+const BYPASS_MAX: u32 = (1 << BYPASS_BITS) - 1;
+/// Lower bound of the normalized state.
+const RANS_L: u64 = 1 << 31;
+/// An escaped value needs at most this many bypass chunks (32 bits); more means a corrupt stream.
+const MAX_BYPASS_CHUNKS: u32 = 32 / BYPASS_BITS;
+
+/// A set of CDF tables, each `[0, ..., 65536]` strictly increasing, the last symbol the escape.
+#[derive(Clone, Debug)]
+pub struct CdfTables {
+    cdfs: Vec<Vec<u32>>,
+    offsets: Vec<i32>,
+}
+
+/// A stream that cannot be decoded.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum EntropyError {
+    /// The stream ended before all symbols were read.
+    #[error("entropy-coded stream is truncated")]
+    Truncated,
+    /// The stream decodes to an impossible value.
+    #[error("entropy-coded stream is corrupt: {0}")]
+    Corrupt(&'static str),
+    /// A value is too far outside its table to be escaped (more than 2^31 away).
+    #[error("value {0} is too large to code")]
+    ValueTooLarge(i64),
+    /// A symbol names a table that does not exist.
+    #[error("table index {index} out of range (0..{count})")]
+    BadIndex {
+        /// The index.
+        index: usize,
+        /// The number of tables.
+        count: usize,
+    },
+}
+
+impl CdfTables {
+    /// Tables from CDF rows and the value of each table's symbol 0. Rows must be valid CDFs
+    /// (checked by the weight loader: 0 first, 65536 last, strictly increasing, length >= 2).
+    pub fn new(cdfs: Vec<Vec<u32>>, offsets: Vec<i32>) -> CdfTables {
+        assert_eq!(cdfs.len(), offsets.len(), "one offset per table");
+        for c in &cdfs {
+            assert!(
+                c.len() >= 2 && c[0] == 0 && c[c.len() - 1] == 1 << PRECISION,
+                "invalid CDF"
+            );
+        }
+        CdfTables { cdfs, offsets }
+    }
+
+    /// Number of tables.
+    pub fn len(&self) -> usize {
+        self.cdfs.len()
+    }
+
+    /// True if there are no tables.
+    pub fn is_empty(&self) -> bool {
+        self.cdfs.is_empty()
+    }
+
+    fn table(&self, index: usize) -> Result<(&[u32], i32), EntropyError> {
+        self.cdfs
+            .get(index)
+            .map(|c| (c.as_slice(), self.offsets[index]))
+            .ok_or(EntropyError::BadIndex {
+                index,
+                count: self.cdfs.len(),
+            })
+    }
+}
+
+/// Splits `symbol` into the table symbol and, for escapes, the raw value to bypass-code.
+#[inline]
+fn to_table_symbol(symbol: i32, offset: i32, cdf_len: usize) -> Result<(u32, Option<u32>), EntropyError> {
+    let max_value = (cdf_len - 2) as i64;
+    let v = symbol as i64 - offset as i64;
+    let raw = if v < 0 {
+        -2 * v - 1
+    } else if v >= max_value {
+        2 * (v - max_value)
+    } else {
+        return Ok((v as u32, None));
+    };
+    let raw = u32::try_from(raw).map_err(|_| EntropyError::ValueTooLarge(symbol as i64))?;
+    Ok((max_value as u32, Some(raw)))
+}
+
+fn bypass_chunks(raw: u32) -> u32 {
+    (32 - raw.leading_zeros()).div_ceil(BYPASS_BITS)
+}
+
+/// One coding operation: `start` and `freq` in `2^bits`.
+#[derive(Clone, Copy)]
+struct Op {
+    start: u32,
+    freq: u32,
+    bits: u32,
+}
+
+/// Encodes `symbols[i]` with table `indexes[i]`. Values outside a table's range are escaped.
+pub fn encode_symbols(symbols: &[i32], indexes: &[u8], tables: &CdfTables) -> Result<Vec<u8>, EntropyError> {
+    assert_eq!(symbols.len(), indexes.len(), "one table index per symbol");
+    let mut ops = Vec::with_capacity(symbols.len() + symbols.len() / 8);
+    for (&s, &idx) in symbols.iter().zip(indexes) {
+        let (cdf, offset) = tables.table(idx as usize)?;
+        let (v, raw) = to_table_symbol(s, offset, cdf.len())?;
+        ops.push(Op {
+            start: cdf[v as usize],
+            freq: cdf[v as usize + 1] - cdf[v as usize],
+            bits: PRECISION,
+        });
+        if let Some(raw) = raw {
+            let n = bypass_chunks(raw);
+            let mut count = n;
+            while count >= BYPASS_MAX {
+                ops.push(Op { start: BYPASS_MAX, freq: 1, bits: BYPASS_BITS });
+                count -= BYPASS_MAX;
+            }
+            ops.push(Op { start: count, freq: 1, bits: BYPASS_BITS });
+            for j in 0..n {
+                let chunk = (raw >> (BYPASS_BITS * j)) & BYPASS_MAX;
+                ops.push(Op { start: chunk, freq: 1, bits: BYPASS_BITS });
+            }
+        }
+    }
+    // rANS is last-in first-out: encode backwards so that the decoder reads in order.
+    let mut words: Vec<u32> = Vec::with_capacity(ops.len() / 2 + 2);
+    let mut x: u64 = RANS_L;
+    for op in ops.iter().rev() {
+        let x_max = ((RANS_L >> op.bits) << 32) * op.freq as u64;
+        if x >= x_max {
+            words.push(x as u32);
+            x >>= 32;
+        }
+        x = ((x / op.freq as u64) << op.bits) + (x % op.freq as u64) + op.start as u64;
+    }
+    words.push(x as u32);
+    words.push((x >> 32) as u32);
+    let mut out = Vec::with_capacity(words.len() * 4);
+    for w in words.iter().rev() {
+        out.extend_from_slice(&w.to_le_bytes());
+    }
+    Ok(out)
+}
+
+struct Decoder<'a> {
+    x: u64,
+    data: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Decoder<'a> {
+    fn new(data: &'a [u8]) -> Result<Self, EntropyError> {
+        let mut d = Decoder { x: 0, data, pos: 0 };
+        let hi = d.word()? as u64;
+        let lo = d.word()? as u64;
+        d.x = (hi << 32) | lo;
+        if d.x < RANS_L {
+            return Err(EntropyError::Corrupt("initial state below the normalization bound"));
+        }
+        Ok(d)
+    }
+
+    #[inline]
+    fn word(&mut self) -> Result<u32, EntropyError> {
+        let b = self
+            .data
+            .get(self.pos..self.pos + 4)
+            .ok_or(EntropyError::Truncated)?;
+        self.pos += 4;
+        Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    }
+
+    #[inline]
+    fn advance(&mut self, start: u32, freq: u32, bits: u32) -> Result<(), EntropyError> {
+        let mask = (1u64 << bits) - 1;
+        self.x = freq as u64 * (self.x >> bits) + (self.x & mask) - start as u64;
+        if self.x < RANS_L {
+            self.x = (self.x << 32) | self.word()? as u64;
+        }
+        Ok(())
+    }
+
+    #[inline]
+    fn get_bypass(&mut self) -> Result<u32, EntropyError> {
+        let v = (self.x & BYPASS_MAX as u64) as u32;
+        self.advance(v, 1, BYPASS_BITS)?;
+        Ok(v)
+    }
+}
+
+/// Decodes `indexes.len()` symbols, symbol i with table `indexes[i]`.
+pub fn decode_symbols(data: &[u8], indexes: &[u8], tables: &CdfTables) -> Result<Vec<i32>, EntropyError> {
+    let mut out = Vec::with_capacity(indexes.len());
+    if indexes.is_empty() {
+        return Ok(out);
+    }
+    let mut d = Decoder::new(data)?;
+    let mask = (1u64 << PRECISION) - 1;
+    for &idx in indexes {
+        let (cdf, offset) = tables.table(idx as usize)?;
+        let slot = (d.x & mask) as u32;
+        // the symbol s with cdf[s] <= slot < cdf[s + 1]
+        let s = cdf.partition_point(|&c| c <= slot) - 1;
+        d.advance(cdf[s], cdf[s + 1] - cdf[s], PRECISION)?;
+        let max_value = cdf.len() - 2;
+        let value = if s == max_value {
+            let mut n = d.get_bypass()?;
+            let mut chunk = n;
+            while chunk == BYPASS_MAX {
+                chunk = d.get_bypass()?;
+                n += chunk;
+                if n > MAX_BYPASS_CHUNKS {
+                    return Err(EntropyError::Corrupt("escaped value longer than 32 bits"));
+                }
+            }
+            if n > MAX_BYPASS_CHUNKS {
+                return Err(EntropyError::Corrupt("escaped value longer than 32 bits"));
+            }
+            let mut raw: u32 = 0;
+            for j in 0..n {
+                raw |= d.get_bypass()? << (BYPASS_BITS * j);
+            }
+            let raw = raw as i64;
+            if raw & 1 == 1 {
+                -(raw + 1) / 2
+            } else {
+                raw / 2 + max_value as i64
+            }
+        } else {
+            s as i64
+        };
+        let symbol = value + offset as i64;
+        out.push(i32::try_from(symbol).map_err(|_| EntropyError::Corrupt("symbol out of range"))?);
+    }
+    Ok(out)
+}
+
+/// The ideal code length in bits of `symbols` under the tables (escapes counted with their bypass
+/// bits): what the coder will spend, up to the final state and rounding.
+pub fn estimate_bits(symbols: &[i32], indexes: &[u8], tables: &CdfTables) -> Result<f64, EntropyError> {
+    let mut bits = 0.0;
+    for (&s, &idx) in symbols.iter().zip(indexes) {
+        let (cdf, offset) = tables.table(idx as usize)?;
+        let (v, raw) = to_table_symbol(s, offset, cdf.len())?;
+        let freq = cdf[v as usize + 1] - cdf[v as usize];
+        bits += PRECISION as f64 - (freq as f64).log2();
+        if let Some(raw) = raw {
+            let n = bypass_chunks(raw);
+            bits += ((n / BYPASS_MAX + 1 + n) * BYPASS_BITS) as f64;
+        }
+    }
+    Ok(bits)
+}
