@@ -7,6 +7,8 @@
 //! The stages, one module each:
 //! - [`model`]: the layer graph and the safetensors weight file;
 //! - [`gpu`]: the wgpu context, the WGSL kernels and the network on the GPU;
+//! - [`hyper`]: the integer hyper-synthesis that makes decoding bit-exact across devices;
+//! - [`entropy`]: the rANS coder and its tables;
 //! - [`reference`]: a plain-Rust twin of every kernel, for the tests;
 //! - [`tensor`]: feature maps on the CPU and the GPU layout;
 //! - [`codec`]: image in, latents, image out.
@@ -16,6 +18,7 @@ pub mod codec;
 pub mod entropy;
 pub mod error;
 pub mod gpu;
+pub mod hyper;
 pub mod model;
 pub mod reference;
 pub mod tensor;

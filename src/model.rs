@@ -8,6 +8,7 @@ use std::path::Path;
 use safetensors::{Dtype, SafeTensors};
 
 use crate::error::{Error, Result};
+use crate::hyper::{IntConv, IntHyperSynthesis};
 
 /// A convolution or transposed convolution with bias, as PyTorch stores it.
 #[derive(Clone, Debug)]
@@ -165,6 +166,8 @@ pub struct Model {
     pub factorized: Option<FactorizedTables>,
     /// Tables of y's Gaussian conditional, if the file has them.
     pub gaussian: Option<GaussianTables>,
+    /// The integer hyper-synthesis that the codec uses, if the file has it.
+    pub int_h_s: Option<IntHyperSynthesis>,
     /// The file's metadata (model name, lambdas, training steps).
     pub metadata: HashMap<String, String>,
 }
@@ -292,6 +295,14 @@ impl Model {
         } else {
             None
         };
+        let int_h_s = if file.has("h_s_int.thresholds") {
+            let tables = gaussian.as_ref().map_or(0, |g| g.cdfs.len());
+            let int = file.int_hyper(n, &h_s)?;
+            int.validate(n, tables)?;
+            Some(int)
+        } else {
+            None
+        };
         Ok(Model {
             n,
             m,
@@ -303,6 +314,7 @@ impl Model {
             inv_gains,
             factorized,
             gaussian,
+            int_h_s,
             metadata,
         })
     }
@@ -506,6 +518,67 @@ impl WeightFile<'_> {
         Ok((cdfs, offsets))
     }
 
+    /// An integer tensor of exactly `shape`, as i32.
+    fn i32s(&self, name: &str, shape: &[usize]) -> Result<Vec<i32>> {
+        let (got, values) = self.ints(name)?;
+        if got != shape {
+            return Err(Error::weights(name, format!("shape {got:?}, expected {shape:?}")));
+        }
+        values
+            .into_iter()
+            .map(|v| i32::try_from(v).map_err(|_| Error::weights(name, format!("{v} does not fit an i32"))))
+            .collect()
+    }
+
+    fn int_hyper(&self, n: usize, h_s: &Transform) -> Result<IntHyperSynthesis> {
+        let scalar = |name: &str| -> Result<i32> { Ok(self.i32s(name, &[1])?[0]) };
+        let frac = scalar("h_s_int.input_frac_bits")?;
+        let input_frac_bits =
+            u32::try_from(frac).map_err(|_| Error::weights("h_s_int.input_frac_bits", "negative"))?;
+        let medians = self.i32s("h_s_int.medians", &[n])?;
+        let mut layers = Vec::new();
+        for (layer, name) in h_s.layers.iter().zip(["0", "2", "4"]) {
+            let Layer::Conv(c) = layer else {
+                return Err(Error::weights("h_s", "expected convolutions only"));
+            };
+            let shape = if c.transposed {
+                [c.in_channels, c.out_channels, c.kernel, c.kernel]
+            } else {
+                [c.out_channels, c.in_channels, c.kernel, c.kernel]
+            };
+            let shifts = self.i32s(&format!("h_s_int.{name}.shift"), &[c.out_channels])?;
+            layers.push(IntConv {
+                in_channels: c.in_channels,
+                out_channels: c.out_channels,
+                kernel: c.kernel,
+                stride: c.stride,
+                pad: c.pad,
+                transposed: c.transposed,
+                weight: self.i32s(&format!("h_s_int.{name}.weight"), &shape)?,
+                bias: self.i32s(&format!("h_s_int.{name}.bias"), &[c.out_channels])?,
+                shift: shifts
+                    .iter()
+                    .map(|s| {
+                        u32::try_from(*s)
+                            .map_err(|_| Error::weights(format!("h_s_int.{name}.shift"), "negative shift"))
+                    })
+                    .collect::<Result<_>>()?,
+                act_max: scalar(&format!("h_s_int.{name}.act_max"))?,
+            });
+        }
+        let (tshape, _) = self.ints("h_s_int.thresholds")?;
+        let thresholds = self.i32s("h_s_int.thresholds", &tshape)?;
+        if tshape.len() != 1 || !thresholds.windows(2).all(|w| w[0] <= w[1]) {
+            return Err(Error::weights("h_s_int.thresholds", "must be one increasing row"));
+        }
+        Ok(IntHyperSynthesis {
+            input_frac_bits,
+            medians,
+            layers,
+            thresholds,
+        })
+    }
+
     fn factorized(&self, n: usize) -> Result<FactorizedTables> {
         let (cdfs, offsets) = self.cdf_table("entropy_bottleneck", n)?;
         let medians = self.floats("entropy_bottleneck._medians", &[n])?;
@@ -617,6 +690,7 @@ impl Model {
             inv_gains,
             factorized: None,
             gaussian: None,
+            int_h_s: None,
             metadata: HashMap::from([("model".to_string(), "random".to_string())]),
         }
     }

@@ -39,6 +39,8 @@ DATA = os.path.join(ROOT, "..", "shared", "data")
 RUNS = os.path.join(HERE, "runs")
 WEIGHTS = os.path.join(ROOT, "weights", "vaec-hyperprior.safetensors")
 LOG = os.path.join(HERE, "log.csv")
+# The repository's sample image (examples/data/seeding.png) is cut from this photo: never train on it.
+EXCLUDE = {"lomiri_seeding_by_Clements_Engelhardt.jpg"}
 
 # CompressAI's lambdas for its MSE models, quality 1..8: quality q of vaec-gpu is gain vector q-1.
 LAMBDAS = [0.0018, 0.0035, 0.0067, 0.0130, 0.0250, 0.0483, 0.0932, 0.1800]
@@ -116,7 +118,7 @@ def training_images(max_side=1600):
     paths = []
     for ext in ("*.jpg", "*.jpeg", "*.png"):
         paths += glob.glob(os.path.join(DATA, "train", "**", ext), recursive=True)
-    paths = sorted(p for p in paths if "kodak" not in p.lower())
+    paths = sorted(p for p in paths if "kodak" not in p.lower() and os.path.basename(p) not in EXCLUDE)
     images = []
     for p in paths:
         im = Image.open(p).convert("RGB")
@@ -129,6 +131,13 @@ def training_images(max_side=1600):
             im = im.reduce(factor)
         images.append(np.asarray(im))
     return paths, images
+
+
+def smoke_images():
+    """Smooth random pictures for CI smoke runs (no photos needed)."""
+    rng = np.random.default_rng(0)
+    small = rng.integers(0, 256, (3, 40, 40, 3), dtype=np.uint8)
+    return [np.asarray(Image.fromarray(s).resize((320, 320), Image.BILINEAR)) for s in small]
 
 
 class CropSampler:
@@ -175,7 +184,7 @@ def load_model(path, N=None, M=None):
                 eff = t[k].float()
                 if k.endswith(".gamma"):
                     eff = eff.view(eff.shape[0], eff.shape[1])
-                sd[k] = torch.sqrt(torch.clamp(eff, min=par.lower_bound.item() ** 2) + par.pedestal)
+                sd[k] = par.init(eff)
             elif k == "y_gain_log":
                 sd[k] = torch.log(t["y_gain"].float())
             elif k == "y_inv_gain_log":
@@ -216,9 +225,11 @@ def effective_state(model):
     return out
 
 
-def export(model, info, path):
+def export(model, info, path, images):
+    """Writes the weight file: effective float tensors, entropy tables, gains, integer h_s."""
     from safetensors.torch import save_file
     state = effective_state(model)
+    state.update(calibrate_int_hs(model, images))
     meta = {
         "model": "vaec-gained-scale-hyperprior",
         "N": str(model.N), "M": str(model.M),
@@ -230,6 +241,117 @@ def export(model, info, path):
     os.makedirs(os.path.dirname(path), exist_ok=True)
     save_file(state, tmp, metadata=meta)
     os.replace(tmp, path)
+
+
+# ---------------------------------------------------------------- integer hyper-synthesis
+
+# Activations of the integer h_s: the input (z_hat, signed) and every hidden layer (after ReLU)
+# are fixed-point integers of ACT_BITS bits; weights have at most WEIGHT_BITS bits and a per-output-
+# channel power-of-two scale; each layer ends with a rounding right shift. See docs/integer-hyper-synthesis.md.
+ACT_BITS = 12
+WEIGHT_BITS = 12
+# The last layer feeds no other layer: its output (the fixed-point scale) gets more bits, so that
+# the smallest scales of the table are still resolved to about 1%.
+OUT_BITS = 24
+ACC_LIMIT = 2 ** 31 - 1
+
+
+def _max_fan_in_abs(w_int, transposed, stride):
+    """Per output channel: the largest sum of |w| over the taps one output pixel can receive."""
+    w = w_int.abs().double()
+    if transposed:
+        w = w.transpose(0, 1)  # [out, in, k, k]
+    if stride == 1 or not transposed:
+        return w.sum(dim=(1, 2, 3))
+    best = torch.zeros(w.shape[0], dtype=torch.float64)
+    for py in range(stride):
+        for px in range(stride):
+            best = torch.maximum(best, w[:, :, py::stride, px::stride].sum(dim=(1, 2, 3)))
+    return best
+
+
+@torch.no_grad()
+def calibrate_int_hs(model, images, crops=48, crop=256, seed=7):
+    """Post-training quantization of h_s, calibrated on training crops at every quality.
+
+    Returns the integer tensors for the weight file and a function that runs the integer network.
+    """
+    model.eval().update_tables()
+    sampler = CropSampler(images, crop, seed)
+    medians = model.entropy_bottleneck.quantiles[:, 0, 1].detach()
+    z_max = 0.0
+    act_max = [0.0, 0.0, 0.0]
+    levels = model.y_gain_log.shape[0]
+    for i in range(crops):
+        x = sampler.batch(1)
+        y = model.g_a(x) * model.gains(i % levels)[0]
+        z = model.h_a(torch.abs(y))
+        z_hat = torch.round(z - medians.view(1, -1, 1, 1)) + medians.view(1, -1, 1, 1)
+        z_max = max(z_max, z_hat.abs().max().item())
+        h = z_hat
+        for j, li in enumerate((0, 2, 4)):
+            h = torch.relu(model.h_s[li](h))
+            act_max[j] = max(act_max[j], h.max().item())
+    top = 2 ** (ACT_BITS - 1) - 1  # signed input range
+    in_frac = int(math.floor(math.log2(top / max(z_max * 1.25, 1e-3))))
+    tensors = {
+        "h_s_int.input_frac_bits": torch.tensor([in_frac], dtype=torch.int32),
+        "h_s_int.medians": torch.round(medians.double() * 2 ** in_frac).to(torch.int32),
+    }
+    a_in, in_abs_max = in_frac, 2 ** (ACT_BITS - 1)
+    for j, li in enumerate((0, 2, 4)):
+        layer = model.h_s[li]
+        transposed = isinstance(layer, nn.ConvTranspose2d)
+        w = layer.weight.detach().double()
+        b = layer.bias.detach().double()
+        act_top = 2 ** (OUT_BITS if li == 4 else ACT_BITS) - 1
+        a_out = int(math.floor(math.log2(act_top / max(act_max[j] * 1.25, 1e-6))))
+        per_out = w.abs().amax(dim=(0, 2, 3) if transposed else (1, 2, 3))
+        exps = torch.floor(torch.log2((2 ** (WEIGHT_BITS - 1) - 1) / per_out.clamp(min=1e-12))).long()
+        # the accumulator bound: |bias| + sum |w| * max|x| must fit in an i32
+        while True:
+            e = exps.view(-1, 1, 1, 1) if not transposed else exps.view(1, -1, 1, 1)
+            w_int = torch.round(w * 2.0 ** e)
+            b_int = torch.round(b * 2.0 ** (exps + a_in))
+            bound = b_int.abs() + _max_fan_in_abs(w_int, transposed, layer.stride[0]) * in_abs_max
+            bad = bound > ACC_LIMIT
+            if not bad.any():
+                break
+            exps = exps - bad.long()
+        shifts = exps + a_in - a_out
+        if (shifts < 0).any():
+            raise SystemExit(f"h_s.{li}: negative shift; activation range too wide for {ACT_BITS} bits")
+        tensors[f"h_s_int.{li}.weight"] = w_int.to(torch.int32)
+        tensors[f"h_s_int.{li}.bias"] = b_int.to(torch.int32)
+        tensors[f"h_s_int.{li}.shift"] = shifts.to(torch.int32)
+        tensors[f"h_s_int.{li}.act_max"] = torch.tensor([act_top], dtype=torch.int32)
+        a_in, in_abs_max = a_out, act_top + 1
+    table = model.gaussian_conditional.scale_table.double()
+    tensors["h_s_int.thresholds"] = torch.floor(table[:-1] * 2 ** a_in).clamp(max=ACC_LIMIT).to(torch.int32)
+    return tensors
+
+
+@torch.no_grad()
+def int_hs_indexes(tensors, z_symbols, model):
+    """Runs the integer h_s exactly (float64 holds every integer involved) on z symbols
+    (round(z - median)); returns the scale-table indexes. Mirrors src/hyper.rs."""
+    in_frac = int(tensors["h_s_int.input_frac_bits"][0])
+    lo, hi = -2 ** (ACT_BITS - 1), 2 ** (ACT_BITS - 1) - 1
+    x = (z_symbols.double() * 2 ** in_frac + tensors["h_s_int.medians"].double().view(1, -1, 1, 1)).clamp(lo, hi)
+    for li in (0, 2, 4):
+        layer = model.h_s[li]
+        w = tensors[f"h_s_int.{li}.weight"].double()
+        b = tensors[f"h_s_int.{li}.bias"].double()
+        sh = tensors[f"h_s_int.{li}.shift"].long().view(1, -1, 1, 1)
+        if isinstance(layer, nn.ConvTranspose2d):
+            acc = F.conv_transpose2d(x, w, b, stride=2, padding=2, output_padding=1)
+        else:
+            acc = F.conv2d(x, w, b, stride=1, padding=1)
+        acc = acc.long()
+        act_top = int(tensors[f"h_s_int.{li}.act_max"][0])
+        x = ((acc + ((1 << sh) >> 1)) >> sh).clamp(0, act_top).double()
+    thr = tensors["h_s_int.thresholds"].long()
+    return (x.long().unsqueeze(-1) > thr.view(1, 1, 1, 1, -1)).sum(-1)
 
 
 # ---------------------------------------------------------------- training
@@ -258,8 +380,7 @@ def cmd_train(args):
             g["lr"] = args.lr
 
     if args.smoke:
-        rng = np.random.default_rng(args.seed)
-        images = [rng.integers(0, 256, (96, 96, 3), dtype=np.uint8)]
+        images = smoke_images()
     else:
         _, images = training_images()
     sampler = CropSampler(images, args.crop, args.seed + info["step"])
@@ -313,7 +434,7 @@ def cmd_train(args):
     info = save_checkpoint(model, opt, aux_opt, step, base_seconds + time.time() - start)
     model.cpu().eval()
     if args.export:
-        export(model, info, args.export)
+        export(model, info, args.export, images)
         print(f"exported {args.export}")
 
 
@@ -332,27 +453,52 @@ def load_rgb(path):
     return torch.from_numpy(np.asarray(Image.open(path).convert("RGB"))).permute(2, 0, 1).float()[None] / 255.0
 
 
+def table_bits(model, y_hat, indexes):
+    """Bits of y_hat under the Gaussian of each element's scale-table entry (what the coder uses)."""
+    gc = model.gaussian_conditional
+    scales = gc.scale_table[indexes]
+    lik = gc.likelihood_lower_bound(gc._likelihood(y_hat, scales))
+    return -torch.log2(lik).sum().item()
+
+
 @torch.no_grad()
 def cmd_eval(args):
+    from safetensors.torch import load_file
     model, info = load_model(args.weights)
     model.eval().update_tables()
+    int_tensors = {k: v for k, v in load_file(args.weights).items() if k.startswith("h_s_int.")}
     files = sorted(glob.glob(os.path.join(args.kodak, "*.png")))[: args.limit or None]
     qualities = [float(q) for q in args.quality.split(",")] if args.quality else range(1, len(LAMBDAS) + 1)
+    medians = model.entropy_bottleneck.quantiles[:, 0, 1].view(1, -1, 1, 1)
     rows = []
     for q in qualities:
-        bpps, psnrs = [], []
+        bpps, psnrs, bits_float, bits_int = [], [], 0.0, 0.0
         for f in files:
             x = load_rgb(f)
             h, w = x.shape[2:]
-            x_hat, y_lik, z_lik = model(pad64(x), q - 1)
+            xp = pad64(x)
+            x_hat, y_lik, z_lik = model(xp, q - 1)
             x_hat = x_hat[:, :, :h, :w].clamp(0, 1)
             bpp = (torch.log(y_lik).sum() + torch.log(z_lik).sum()).item() / (-math.log(2) * h * w)
             x8 = torch.round(x_hat * 255) / 255
             psnr = 10 * math.log10(1 / F.mse_loss(x8, x).item())
             bpps.append(bpp)
             psnrs.append(psnr)
-        rows.append({"quality": q, "bpp": float(np.mean(bpps)), "psnr": float(np.mean(psnrs))})
-        print(f"q{q}: bpp {rows[-1]['bpp']:.4f} psnr {rows[-1]['psnr']:.3f} dB  ({len(files)} images)", flush=True)
+            if int_tensors:
+                gain, _ = model.gains(q - 1)
+                y_s = model.g_a(xp) * gain
+                y_hat = torch.round(y_s)
+                z_sym = torch.round(model.h_a(torch.abs(y_s)) - medians)
+                idx_float = model.gaussian_conditional.build_indexes(model.h_s(z_sym + medians))
+                idx_int = int_hs_indexes(int_tensors, z_sym, model)
+                bits_float += table_bits(model, y_hat, idx_float)
+                bits_int += table_bits(model, y_hat, idx_int)
+        row = {"quality": q, "bpp": float(np.mean(bpps)), "psnr": float(np.mean(psnrs))}
+        if int_tensors:
+            row["int_hs_rate_cost"] = bits_int / bits_float - 1 if bits_float > 0 else 0.0
+        rows.append(row)
+        extra = f", integer h_s costs {100 * row['int_hs_rate_cost']:+.3f}% of y bits" if int_tensors else ""
+        print(f"q{q}: bpp {row['bpp']:.4f} psnr {row['psnr']:.3f} dB  ({len(files)} images){extra}", flush=True)
     result = {"weights": args.weights, "train_steps": info.get("step"), "train_seconds": info.get("seconds"),
               "bpp_source": "likelihoods", "rows": rows}
     if args.json:
@@ -364,7 +510,7 @@ def cmd_eval(args):
 def cmd_export(args):
     model, info = load_model(args.checkpoint)
     model.eval()
-    export(model, info, args.out)
+    export(model, info, args.out, smoke_images() if args.smoke else training_images()[1])
     print(f"exported {args.out} (N={model.N}, M={model.M}, step {info['step']})")
 
 
@@ -422,6 +568,7 @@ def main():
     x = sub.add_parser("export", help="checkpoint -> safetensors weight file")
     x.add_argument("--checkpoint", default=os.path.join(RUNS, "last.pt"))
     x.add_argument("--out", default=WEIGHTS)
+    x.add_argument("--smoke", action="store_true", help="calibrate on synthetic pictures (CI)")
     r = sub.add_parser("reference", help="PyTorch forward pass for the Rust engine to match")
     r.add_argument("image")
     r.add_argument("--weights", default=WEIGHTS)

@@ -12,6 +12,7 @@ pub const SHADER_SOURCES: &[(&str, &str)] = &[
     ("gdn.wgsl", include_str!("../../shaders/gdn.wgsl")),
     ("elementwise.wgsl", include_str!("../../shaders/elementwise.wgsl")),
     ("image.wgsl", include_str!("../../shaders/image.wgsl")),
+    ("hyper_int.wgsl", include_str!("../../shaders/hyper_int.wgsl")),
 ];
 
 /// Output pixels per invocation along x in conv.wgsl and deconv.wgsl (their `PX`).
@@ -30,6 +31,8 @@ pub struct Kernels {
     scale: wgpu::ComputePipeline,
     rgba8_to_tensor: wgpu::ComputePipeline,
     tensor_to_rgba8: wgpu::ComputePipeline,
+    int_conv: wgpu::ComputePipeline,
+    scale_index: wgpu::ComputePipeline,
 }
 
 fn source(file: &str) -> &'static str {
@@ -54,6 +57,7 @@ impl Kernels {
         let gdn = module("gdn.wgsl");
         let elementwise = module("elementwise.wgsl");
         let image = module("image.wgsl");
+        let hyper = module("hyper_int.wgsl");
         let pipeline = |m: &wgpu::ShaderModule, entry: &str| {
             device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
                 label: Some(entry),
@@ -72,6 +76,8 @@ impl Kernels {
             scale: pipeline(&elementwise, "scale"),
             rgba8_to_tensor: pipeline(&image, "rgba8_to_tensor"),
             tensor_to_rgba8: pipeline(&image, "tensor_to_rgba8"),
+            int_conv: pipeline(&hyper, "int_conv"),
+            scale_index: pipeline(&hyper, "scale_index"),
         };
         if let Some(e) = pollster::block_on(scope.pop()) {
             return Err(Error::Gpu(format!("compiling the WGSL kernels: {e}")));
@@ -115,6 +121,33 @@ struct ImageParams {
     img_h: u32,
     tensor_w: u32,
     tensor_h: u32,
+}
+
+/// Parameters of hyper_int.wgsl.
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+struct IntParams {
+    in_w: u32,
+    in_h: u32,
+    in_c: u32,
+    out_w: u32,
+    out_h: u32,
+    out_c: u32,
+    ksize: u32,
+    stride: u32,
+    pad: u32,
+    transposed: u32,
+    act_max: i32,
+    count: u32,
+    n_thresholds: u32,
+    _pad: [u32; 3],
+}
+
+/// Buffers of one integer layer on the GPU.
+pub(crate) struct IntConvBuffers<'a> {
+    pub weights: &'a wgpu::Buffer,
+    pub bias: &'a wgpu::Buffer,
+    pub shift: &'a wgpu::Buffer,
 }
 
 /// A convolution's geometry and flags, as the kernels need them.
@@ -354,6 +387,77 @@ impl Kernels {
             bytemuck::bytes_of(&params),
             &[(3, &input.buffer.buffer), (4, rgba)],
             (img_w.div_ceil(8), img_h.div_ceil(8), 1),
+        )
+    }
+
+    /// Records one integer layer (hyper_int.wgsl `int_conv`) on CHW i32 buffers.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn int_conv(
+        &self,
+        ctx: &GpuContext,
+        encoder: &mut wgpu::CommandEncoder,
+        layer: &crate::hyper::IntConv,
+        buffers: IntConvBuffers<'_>,
+        input: &wgpu::Buffer,
+        (in_h, in_w): (usize, usize),
+        output: &wgpu::Buffer,
+    ) -> Result<()> {
+        let (out_h, out_w) = layer.output_size(in_h, in_w);
+        let params = IntParams {
+            in_w: in_w as u32,
+            in_h: in_h as u32,
+            in_c: layer.in_channels as u32,
+            out_w: out_w as u32,
+            out_h: out_h as u32,
+            out_c: layer.out_channels as u32,
+            ksize: layer.kernel as u32,
+            stride: layer.stride as u32,
+            pad: layer.pad as u32,
+            transposed: u32::from(layer.transposed),
+            act_max: layer.act_max,
+            ..bytemuck::Zeroable::zeroed()
+        };
+        dispatch(
+            ctx,
+            encoder,
+            &self.int_conv,
+            bytemuck::bytes_of(&params),
+            &[
+                (1, input),
+                (2, buffers.weights),
+                (3, buffers.bias),
+                (4, buffers.shift),
+                (5, output),
+            ],
+            (out_w.div_ceil(8), out_h.div_ceil(8), layer.out_channels),
+        )
+    }
+
+    /// Records hyper_int.wgsl `scale_index` over `count` i32 values.
+    pub(crate) fn scale_index(
+        &self,
+        ctx: &GpuContext,
+        encoder: &mut wgpu::CommandEncoder,
+        values: &wgpu::Buffer,
+        count: usize,
+        thresholds: &wgpu::Buffer,
+        n_thresholds: usize,
+        indexes: &wgpu::Buffer,
+    ) -> Result<()> {
+        let ((gx, gy), row_pitch) = linear_groups(count);
+        debug_assert!(gy == 1 || row_pitch as usize == MAX_GROUPS * LINEAR_WORKGROUP);
+        let params = IntParams {
+            count: count as u32,
+            n_thresholds: n_thresholds as u32,
+            ..bytemuck::Zeroable::zeroed()
+        };
+        dispatch(
+            ctx,
+            encoder,
+            &self.scale_index,
+            bytemuck::bytes_of(&params),
+            &[(1, values), (6, thresholds), (7, indexes)],
+            (gx, gy, 1),
         )
     }
 }

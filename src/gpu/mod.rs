@@ -1,12 +1,14 @@
 //! The GPU side: the wgpu context (adapter, device, queue, limits, compiled kernels), feature maps
 //! in GPU memory, and the network that runs the transforms with the WGSL kernels.
 
+mod hyper;
 mod kernels;
 pub mod network;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
+pub use hyper::GpuIntHyper;
 pub use kernels::{Kernels, SHADER_SOURCES};
 pub use network::{GpuConv, GpuGdn, GpuLayer, GpuNetwork, GpuTransform};
 
@@ -241,9 +243,12 @@ impl GpuContext {
     /// Reads a GPU tensor back into a CPU tensor.
     pub fn download_tensor(&self, t: &GpuTensor) -> Result<Tensor> {
         let bytes = self.read_buffer(&t.buffer.buffer, t.bytes())?;
-        let packed: &[[f32; 4]] = bytemuck::cast_slice(&bytes);
+        let packed: Vec<[f32; 4]> = bytes
+            .chunks_exact(16)
+            .map(|b| std::array::from_fn(|i| f32::from_le_bytes([b[4 * i], b[4 * i + 1], b[4 * i + 2], b[4 * i + 3]])))
+            .collect();
         Ok(Tensor::from_vec4_planes(
-            t.channels, t.height, t.width, packed,
+            t.channels, t.height, t.width, &packed,
         ))
     }
 

@@ -1,0 +1,59 @@
+//! The integer hyper-synthesis: GPU and CPU agree bit for bit, on random networks and inputs at
+//! odd sizes, including inputs far outside the clamping range.
+
+mod common;
+
+use common::{gpu, Rng};
+use vaec_gpu::gpu::GpuIntHyper;
+use vaec_gpu::hyper::{IntConv, IntHyperSynthesis};
+
+fn random_layer(rng: &mut Rng, cin: usize, cout: usize, k: usize, s: usize, transposed: bool, act_max: i32) -> IntConv {
+    IntConv {
+        in_channels: cin,
+        out_channels: cout,
+        kernel: k,
+        stride: s,
+        pad: k / 2,
+        transposed,
+        weight: (0..cin * cout * k * k).map(|_| rng.below(2001) as i32 - 1000).collect(),
+        bias: (0..cout).map(|_| rng.below(200_001) as i32 - 100_000).collect(),
+        shift: (0..cout).map(|_| 6 + rng.below(8) as u32).collect(),
+        act_max,
+    }
+}
+
+fn random_network(rng: &mut Rng, n: usize, m: usize) -> IntHyperSynthesis {
+    let mut thresholds: Vec<i32> = (0..63).map(|_| rng.below(1 << 20) as i32).collect();
+    thresholds.sort();
+    IntHyperSynthesis {
+        input_frac_bits: 4,
+        medians: (0..n).map(|_| rng.below(33) as i32 - 16).collect(),
+        layers: vec![
+            random_layer(rng, n, n, 5, 2, true, 4095),
+            random_layer(rng, n, n, 5, 2, true, 4095),
+            random_layer(rng, n, m, 3, 1, false, (1 << 24) - 1),
+        ],
+        thresholds,
+    }
+}
+
+#[test]
+fn gpu_matches_cpu_bit_for_bit() {
+    let ctx = gpu();
+    let mut rng = Rng::new(21);
+    for (n, m, h, w) in [(5, 7, 1, 1), (6, 9, 3, 5), (9, 6, 17, 13), (4, 4, 8, 8)] {
+        let net = random_network(&mut rng, n, m);
+        let symbols: Vec<i32> = (0..n * h * w)
+            .map(|_| match rng.below(10) {
+                0 => rng.below(1 << 30) as i32 - (1 << 29), // clamped on input
+                _ => rng.below(41) as i32 - 20,
+            })
+            .collect();
+        let cpu = net.run_cpu(&symbols, h, w);
+        let gpu_indexes = GpuIntHyper::new(ctx, &net).unwrap().run(ctx, &symbols, h, w).unwrap();
+        assert_eq!(cpu.len(), m * h * 4 * w * 4);
+        assert_eq!(gpu_indexes, cpu, "n={n} m={m} {h}x{w}");
+        let distinct: std::collections::BTreeSet<u8> = cpu.iter().copied().collect();
+        eprintln!("{n}->{m} on {h}x{w}: {} distinct indexes", distinct.len());
+    }
+}
