@@ -1,8 +1,28 @@
-//! The codec on top of the engine: image in, latents, image out.
+//! The codec: image -> g_a -> quantized latents -> integer h_s -> rANS -> `.vaec`, and back.
+//!
+//! Only integer symbols and one-byte scale indexes cross between GPU and CPU; the scale indexes
+//! come from the integer hyper-synthesis, so encoder and decoder agree on every device, and a hash
+//! of the index map in the header catches any device that does not.
 
+use rayon::prelude::*;
+use sha2::Digest;
+
+use crate::entropy::{self, CdfTables};
 use crate::error::{Error, Result};
-use crate::gpu::{GpuContext, GpuNetwork, GpuTensor};
-use crate::model::Model;
+use crate::format::{self, Header, Limits};
+use crate::gpu::{GpuContext, GpuIntHyper, GpuNetwork, GpuTensor};
+use crate::hyper::IntHyperSynthesis;
+use crate::model::{hex, Model};
+use crate::reference;
+use crate::tensor::Tensor;
+
+/// y is coded in up to this many independent substreams (channel groups), decoded in parallel.
+pub const Y_GROUPS: usize = 8;
+/// Each y substream carries at least this many symbols: small pictures use fewer substreams, so
+/// that the per-substream overhead (16 bytes) stays negligible.
+const MIN_GROUP_SYMBOLS: usize = 1 << 16;
+/// y symbols are clamped to this magnitude before coding (only pathological inputs reach it).
+const MAX_SYMBOL: f32 = (1 << 24) as f32;
 
 /// The image side: every transform downsamples by 2 four times, so sizes are padded to 64.
 pub const ALIGN: usize = 64;
@@ -51,28 +71,381 @@ impl Image {
 
 fn check_size(width: usize, height: usize) -> Result<()> {
     if width == 0 || height == 0 {
-        return Err(Error::Image(format!("image is {width}x{height}: nothing to code")));
+        return Err(Error::Image(format!(
+            "image is {width}x{height}: nothing to code"
+        )));
     }
     Ok(())
 }
 
-/// The padded size the transforms work on.
-pub fn padded_size(width: usize, height: usize) -> (usize, usize) {
-    (width.next_multiple_of(ALIGN), height.next_multiple_of(ALIGN))
+/// The entropy side of a model: CDF tables and the integer h_s.
+struct EntropyModel {
+    z_tables: CdfTables,
+    y_tables: CdfTables,
+    medians: Vec<f32>,
+    int_h_s: IntHyperSynthesis,
 }
 
-/// A model on a GPU.
+impl EntropyModel {
+    fn new(model: &Model) -> Result<EntropyModel> {
+        let missing = |t: &str| {
+            Error::weights(
+                t,
+                "missing: this weight file has no entropy model and cannot code files",
+            )
+        };
+        let f = model
+            .factorized
+            .as_ref()
+            .ok_or_else(|| missing("entropy_bottleneck._quantized_cdf"))?;
+        let g = model
+            .gaussian
+            .as_ref()
+            .ok_or_else(|| missing("gaussian_conditional._quantized_cdf"))?;
+        let int_h_s = model
+            .int_h_s
+            .clone()
+            .ok_or_else(|| missing("h_s_int.thresholds"))?;
+        if f.cdfs.len() > 256 || g.cdfs.len() > 256 {
+            return Err(Error::weights(
+                "entropy_bottleneck._quantized_cdf",
+                "more than 256 tables; indexes are one byte",
+            ));
+        }
+        Ok(EntropyModel {
+            z_tables: CdfTables::new(f.cdfs.clone(), f.offsets.clone()),
+            y_tables: CdfTables::new(g.cdfs.clone(), g.offsets.clone()),
+            medians: f.medians.clone(),
+            int_h_s,
+        })
+    }
+}
+
+/// Shapes of the latents of a `width` x `height` image.
+#[derive(Clone, Copy, Debug)]
+struct LatentShape {
+    n: usize,
+    m: usize,
+    /// y: m x yh x yw
+    yh: usize,
+    yw: usize,
+    /// z: n x zh x zw
+    zh: usize,
+    zw: usize,
+}
+
+impl LatentShape {
+    fn new(model: &Model, width: usize, height: usize) -> LatentShape {
+        let (pw, ph) = padded_size(width, height);
+        LatentShape {
+            n: model.n,
+            m: model.m,
+            yh: ph / 16,
+            yw: pw / 16,
+            zh: ph / 64,
+            zw: pw / 64,
+        }
+    }
+
+    /// Channel range of y group `g` of `groups`.
+    fn group(&self, g: usize, groups: usize) -> std::ops::Range<usize> {
+        let per = self.m.div_ceil(groups);
+        (g * per).min(self.m)..((g + 1) * per).min(self.m)
+    }
+}
+
+fn index_hash(indexes: &[u8]) -> [u8; 8] {
+    sha2::Sha256::digest(indexes)[..8]
+        .try_into()
+        .expect("8 bytes")
+}
+
+fn quality_q8(q: f32, levels: usize) -> Result<u16> {
+    if !(q >= 1.0 && q <= levels as f32) {
+        return Err(Error::InvalidArgument(format!(
+            "quality {q} is outside 1..={levels}"
+        )));
+    }
+    Ok((q * 256.0).round() as u16)
+}
+
+/// A coded picture.
+#[derive(Clone, Debug)]
+pub struct Encoded {
+    /// The `.vaec` file.
+    pub bytes: Vec<u8>,
+    /// The model's estimate of the payload size in bits (sum of -log2 of the coded probabilities).
+    pub estimated_bits: f64,
+}
+
+/// The entropy-decoding half of a decode, shared by the GPU and the CPU paths: parses the file,
+/// decodes z, asks `hyper` for the scale indexes, checks their hash and decodes y.
+fn decode_latents(
+    model: &Model,
+    em: &EntropyModel,
+    bytes: &[u8],
+    limits: &Limits,
+    hyper: impl FnOnce(&[i32], usize, usize) -> Result<Vec<u8>>,
+) -> Result<(Header, LatentShape, Vec<i32>)> {
+    let parsed = format::parse(bytes, limits)?;
+    let header = parsed.header.clone();
+    if header.model_id != model.id {
+        return Err(Error::ModelMismatch {
+            file: hex(&header.model_id),
+            loaded: hex(&model.id),
+        });
+    }
+    quality_q8(header.quality(), model.levels()).map_err(|_| {
+        Error::Format(format!(
+            "quality {} is outside this model's 1..={}",
+            header.quality(),
+            model.levels()
+        ))
+    })?;
+    let shape = LatentShape::new(model, header.width as usize, header.height as usize);
+    let groups = parsed.streams.len() - 1;
+    if groups > shape.m {
+        return Err(Error::Format(format!(
+            "{groups} y substreams for {} channels",
+            shape.m
+        )));
+    }
+    let zplane = shape.zh * shape.zw;
+    let z_indexes: Vec<u8> = (0..shape.n * zplane).map(|i| (i / zplane) as u8).collect();
+    if shape.n > 256 {
+        return Err(Error::weights(
+            "entropy_bottleneck._quantized_cdf",
+            "more than 256 channels",
+        ));
+    }
+    let z = entropy::decode_symbols(parsed.streams[0], &z_indexes, &em.z_tables)
+        .map_err(|e| Error::Format(format!("z substream: {e}")))?;
+    let indexes = hyper(&z, shape.zh, shape.zw)?;
+    if index_hash(&indexes) != header.index_hash {
+        return Err(Error::Format(
+            "scale-index hash mismatch: this decoder's integer hyper-synthesis disagrees with the encoder's, or the file is corrupt".into(),
+        ));
+    }
+    let yplane = shape.yh * shape.yw;
+    let parts: Vec<Result<Vec<i32>>> = (0..groups)
+        .into_par_iter()
+        .map(|g| {
+            let r = shape.group(g, groups);
+            entropy::decode_symbols(
+                parsed.streams[1 + g],
+                &indexes[r.start * yplane..r.end * yplane],
+                &em.y_tables,
+            )
+            .map_err(|e| Error::Format(format!("y substream {g}: {e}")))
+        })
+        .collect();
+    let mut y = Vec::with_capacity(shape.m * yplane);
+    for p in parts {
+        y.extend(p?);
+    }
+    Ok((header, shape, y))
+}
+
+/// Decodes a `.vaec` file on the CPU alone (integer h_s and the reference g_s): no GPU needed.
+/// Slow, but it shows that decoding does not depend on the device.
+pub fn decode_cpu(model: &Model, bytes: &[u8], limits: &Limits) -> Result<Image> {
+    let em = EntropyModel::new(model)?;
+    let (header, shape, y) = decode_latents(model, &em, bytes, limits, |z, h, w| {
+        Ok(em.int_h_s.run_cpu(z, h, w))
+    })?;
+    let (_, inv_gain) = model.gains_for_quality(header.quality())?;
+    let y_hat = Tensor::from_data(
+        shape.m,
+        shape.yh,
+        shape.yw,
+        y.iter().map(|v| *v as f32).collect(),
+    );
+    let x_hat = reference::transform(&reference::scale(&y_hat, &inv_gain), &model.g_s);
+    let (w, h) = (header.width as usize, header.height as usize);
+    Ok(Image {
+        width: w,
+        height: h,
+        rgba: reference::tensor_to_rgba8(&x_hat, w, h),
+    })
+}
+
+/// Decoded symbols and indexes of a file, for tests that compare devices.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DecodedLatents {
+    /// y symbols (m x yh x yw).
+    pub y: Vec<i32>,
+    /// Scale indexes of y.
+    pub indexes: Vec<u8>,
+}
+
+/// Entropy-decodes a file with the CPU integer h_s, returning the symbols and indexes.
+pub fn decode_latents_cpu(model: &Model, bytes: &[u8], limits: &Limits) -> Result<DecodedLatents> {
+    let em = EntropyModel::new(model)?;
+    let mut idx = Vec::new();
+    let (_, _, y) = decode_latents(model, &em, bytes, limits, |z, h, w| {
+        idx = em.int_h_s.run_cpu(z, h, w);
+        Ok(idx.clone())
+    })?;
+    Ok(DecodedLatents { y, indexes: idx })
+}
+
+/// The padded size the transforms work on.
+pub fn padded_size(width: usize, height: usize) -> (usize, usize) {
+    (
+        width.next_multiple_of(ALIGN),
+        height.next_multiple_of(ALIGN),
+    )
+}
+
+/// A model on a GPU: encodes and decodes `.vaec` files.
 pub struct Codec {
     ctx: GpuContext,
     model: Model,
     net: GpuNetwork,
+    entropy: Option<(EntropyModel, GpuIntHyper)>,
+    limits: Limits,
 }
 
 impl Codec {
-    /// Uploads `model` to the GPU of `ctx`.
+    /// Uploads `model` to the GPU of `ctx`. A model without entropy tables can still run the
+    /// transforms ([`Codec::reconstruct`]) but not code files.
     pub fn new(ctx: GpuContext, model: Model) -> Result<Codec> {
         let net = GpuNetwork::new(&ctx, &model)?;
-        Ok(Codec { ctx, model, net })
+        let entropy = match EntropyModel::new(&model) {
+            Ok(em) => {
+                let gpu_hyper = GpuIntHyper::new(&ctx, &em.int_h_s)?;
+                Some((em, gpu_hyper))
+            }
+            Err(_) => None,
+        };
+        Ok(Codec {
+            ctx,
+            model,
+            net,
+            entropy,
+            limits: Limits::default(),
+        })
+    }
+
+    /// Sets the size limits that encode and decode enforce.
+    pub fn set_limits(&mut self, limits: Limits) {
+        self.limits = limits;
+    }
+
+    fn entropy(&self) -> Result<&(EntropyModel, GpuIntHyper)> {
+        match &self.entropy {
+            Some(e) => Ok(e),
+            None => Err(EntropyModel::new(&self.model)
+                .err()
+                .unwrap_or_else(|| Error::weights("*", "no entropy model"))),
+        }
+    }
+
+    /// Encodes a picture at `quality` (1 = smallest .. levels = best, fractions allowed).
+    pub fn encode(&self, image: &Image, quality: f32) -> Result<Encoded> {
+        check_size(image.width, image.height)?;
+        self.limits.check(image.width as u64, image.height as u64)?;
+        let (em, gpu_hyper) = self.entropy()?;
+        let q8 = quality_q8(quality, self.model.levels())?;
+        let (gain, _) = self.model.gains_for_quality(q8 as f32 / 256.0)?;
+        let shape = LatentShape::new(&self.model, image.width, image.height);
+
+        let y = self.analysis(image)?;
+        let y_gained = self.ctx.scale_tensor(&y, &gain, false)?;
+        drop(y);
+        let z = self.net.h_a.run(&self.ctx, &y_gained)?;
+        let y_gained = self.ctx.download_tensor(&y_gained)?;
+        let z = self.ctx.download_tensor(&z)?;
+
+        let zplane = shape.zh * shape.zw;
+        let z_symbols: Vec<i32> = z
+            .data
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (v - em.medians[i / zplane]).round_ties_even() as i32)
+            .collect();
+        let z_indexes: Vec<u8> = (0..shape.n * zplane).map(|i| (i / zplane) as u8).collect();
+        let indexes = gpu_hyper.run(&self.ctx, &z_symbols, shape.zh, shape.zw)?;
+        let y_symbols: Vec<i32> = y_gained
+            .data
+            .iter()
+            .map(|v| v.round_ties_even().clamp(-MAX_SYMBOL, MAX_SYMBOL) as i32)
+            .collect();
+
+        let yplane = shape.yh * shape.yw;
+        let groups = (shape.m * yplane)
+            .div_ceil(MIN_GROUP_SYMBOLS)
+            .clamp(1, Y_GROUPS.min(shape.m));
+        let coded: Vec<Result<(Vec<u8>, f64)>> = (0..=groups)
+            .into_par_iter()
+            .map(|g| {
+                let (syms, idx, tables) = if g == 0 {
+                    (&z_symbols[..], &z_indexes[..], &em.z_tables)
+                } else {
+                    let r = shape.group(g - 1, groups);
+                    let span = r.start * yplane..r.end * yplane;
+                    (&y_symbols[span.clone()], &indexes[span], &em.y_tables)
+                };
+                let bytes = entropy::encode_symbols(syms, idx, tables)
+                    .map_err(|e| Error::Image(format!("entropy coding: {e}")))?;
+                let bits = entropy::estimate_bits(syms, idx, tables)
+                    .map_err(|e| Error::Image(format!("entropy coding: {e}")))?;
+                Ok((bytes, bits))
+            })
+            .collect();
+        let mut streams = Vec::with_capacity(groups + 1);
+        let mut estimated_bits = 0.0;
+        for c in coded {
+            let (bytes, bits) = c?;
+            streams.push(bytes);
+            estimated_bits += bits;
+        }
+        let header = Header {
+            model_id: self.model.id,
+            width: image.width as u32,
+            height: image.height as u32,
+            colour: format::COLOUR_SRGB8,
+            quality_q8: q8,
+            index_hash: index_hash(&indexes),
+        };
+        Ok(Encoded {
+            bytes: format::write(&header, &streams)?,
+            estimated_bits,
+        })
+    }
+
+    /// Decodes a `.vaec` file.
+    pub fn decode(&self, bytes: &[u8]) -> Result<Image> {
+        let (em, gpu_hyper) = self.entropy()?;
+        let (header, shape, y) =
+            decode_latents(&self.model, em, bytes, &self.limits, |z, h, w| {
+                gpu_hyper.run(&self.ctx, z, h, w)
+            })?;
+        let (_, inv_gain) = self.model.gains_for_quality(header.quality())?;
+        let y_hat = Tensor::from_data(
+            shape.m,
+            shape.yh,
+            shape.yw,
+            y.iter().map(|v| *v as f32).collect(),
+        );
+        let y_hat = self.ctx.upload_tensor(&y_hat)?;
+        self.synthesis(
+            &y_hat,
+            &inv_gain,
+            header.width as usize,
+            header.height as usize,
+        )
+    }
+
+    /// Entropy-decodes a file with the GPU's integer h_s, returning symbols and indexes.
+    pub fn decode_latents(&self, bytes: &[u8]) -> Result<DecodedLatents> {
+        let (em, gpu_hyper) = self.entropy()?;
+        let mut idx = Vec::new();
+        let (_, _, y) = decode_latents(&self.model, em, bytes, &self.limits, |z, h, w| {
+            idx = gpu_hyper.run(&self.ctx, z, h, w)?;
+            Ok(idx.clone())
+        })?;
+        Ok(DecodedLatents { y, indexes: idx })
     }
 
     /// The GPU context.
@@ -101,7 +474,13 @@ impl Codec {
     }
 
     /// y_hat (integers, gained domain) -> inverse gain -> g_s -> cropped RGB8 picture.
-    pub fn synthesis(&self, y_hat: &GpuTensor, inv_gain: &[f32], width: usize, height: usize) -> Result<Image> {
+    pub fn synthesis(
+        &self,
+        y_hat: &GpuTensor,
+        inv_gain: &[f32],
+        width: usize,
+        height: usize,
+    ) -> Result<Image> {
         let y = self.ctx.scale_tensor(y_hat, inv_gain, false)?;
         let x_hat = self.net.g_s.run(&self.ctx, &y)?;
         let rgba = self.ctx.tensor_to_rgba8(&x_hat, width, height)?;

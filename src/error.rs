@@ -25,6 +25,17 @@ pub enum Error {
     /// An image could not be decoded or is unusable.
     #[error("image: {0}")]
     Image(String),
+    /// A `.vaec` file is malformed, corrupt or truncated.
+    #[error("bad .vaec file: {0}")]
+    Format(String),
+    /// The file was made with other weights than the decoder's.
+    #[error("the file was encoded with model {file}, but the decoder has model {loaded}; pass the matching --weights")]
+    ModelMismatch {
+        /// Model id in the file (hex).
+        file: String,
+        /// Model id of the loaded weights (hex).
+        loaded: String,
+    },
     /// A size or count exceeds a configured limit.
     #[error("{what} is {value}, above the limit of {limit}")]
     Limit {

@@ -112,7 +112,12 @@ impl IntConv {
 }
 
 /// CPU twin of `int_conv` in `shaders/hyper_int.wgsl`, on CHW i32 data.
-pub fn int_conv(input: &[i32], in_h: usize, in_w: usize, layer: &IntConv) -> (Vec<i32>, usize, usize) {
+pub fn int_conv(
+    input: &[i32],
+    in_h: usize,
+    in_w: usize,
+    layer: &IntConv,
+) -> (Vec<i32>, usize, usize) {
     let (oh, ow) = layer.output_size(in_h, in_w);
     let mut out = vec![0i32; layer.out_channels * oh * ow];
     for o in 0..layer.out_channels {
@@ -187,17 +192,28 @@ impl IntHyperSynthesis {
     /// Checks shapes, shifts and the accumulator bound of every layer: a weight file that could
     /// make an i32 accumulator overflow is refused.
     pub(crate) fn validate(&self, n: usize, tables: usize) -> Result<()> {
-        let bad = |name: &str, problem: String| Err(Error::weights(format!("h_s_int.{name}"), problem));
+        let bad =
+            |name: &str, problem: String| Err(Error::weights(format!("h_s_int.{name}"), problem));
         if self.medians.len() != n {
-            return bad("medians", format!("{} entries, expected {n}", self.medians.len()));
+            return bad(
+                "medians",
+                format!("{} entries, expected {n}", self.medians.len()),
+            );
         }
         if self.input_frac_bits > 20 {
-            return bad("input_frac_bits", format!("{} is above 20", self.input_frac_bits));
+            return bad(
+                "input_frac_bits",
+                format!("{} is above 20", self.input_frac_bits),
+            );
         }
         if self.thresholds.len() + 1 != tables {
             return bad(
                 "thresholds",
-                format!("{} entries, expected {} (scale table size - 1)", self.thresholds.len(), tables - 1),
+                format!(
+                    "{} entries, expected {} (scale table size - 1)",
+                    self.thresholds.len(),
+                    tables - 1
+                ),
             );
         }
         let mut in_abs_max: i64 = 1 << (INPUT_BITS - 1);

@@ -9,6 +9,7 @@
 //! - [`gpu`]: the wgpu context, the WGSL kernels and the network on the GPU;
 //! - [`hyper`]: the integer hyper-synthesis that makes decoding bit-exact across devices;
 //! - [`entropy`]: the rANS coder and its tables;
+//! - [`format`]: the `.vaec` container;
 //! - [`reference`]: a plain-Rust twin of every kernel, for the tests;
 //! - [`tensor`]: feature maps on the CPU and the GPU layout;
 //! - [`codec`]: image in, latents, image out.
@@ -17,8 +18,10 @@
 pub mod codec;
 pub mod entropy;
 pub mod error;
+pub mod format;
 pub mod gpu;
 pub mod hyper;
+pub mod metrics;
 pub mod model;
 pub mod reference;
 pub mod tensor;

@@ -170,9 +170,19 @@ pub struct Model {
     pub int_h_s: Option<IntHyperSynthesis>,
     /// The file's metadata (model name, lambdas, training steps).
     pub metadata: HashMap<String, String>,
+    /// First 16 bytes of the SHA-256 of the weight file: the model identity in `.vaec` headers.
+    pub id: [u8; 16],
 }
 
+/// The weight file shipped in `weights/` and compiled into the library.
+pub const BUILTIN_WEIGHTS: &[u8] = include_bytes!("../weights/vaec-hyperprior.safetensors");
+
 impl Model {
+    /// The shipped model (`weights/vaec-hyperprior.safetensors`, compiled in).
+    pub fn builtin() -> Result<Model> {
+        Model::from_bytes(BUILTIN_WEIGHTS)
+    }
+
     /// Number of quality levels (gain vectors).
     pub fn levels(&self) -> usize {
         self.gains.len()
@@ -316,8 +326,20 @@ impl Model {
             gaussian,
             int_h_s,
             metadata,
+            id: model_id(bytes),
         })
     }
+}
+
+fn model_id(bytes: &[u8]) -> [u8; 16] {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(bytes);
+    digest[..16].try_into().expect("16 bytes")
+}
+
+/// Lower-case hex of a byte string (model ids in messages).
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 struct WeightFile<'a> {
@@ -513,7 +535,10 @@ impl WeightFile<'_> {
         }
         let offsets = offsets
             .iter()
-            .map(|o| i32::try_from(*o).map_err(|_| Error::weights(format!("{prefix}._offset"), "out of range")))
+            .map(|o| {
+                i32::try_from(*o)
+                    .map_err(|_| Error::weights(format!("{prefix}._offset"), "out of range"))
+            })
             .collect::<Result<Vec<_>>>()?;
         Ok((cdfs, offsets))
     }
@@ -522,19 +547,25 @@ impl WeightFile<'_> {
     fn i32s(&self, name: &str, shape: &[usize]) -> Result<Vec<i32>> {
         let (got, values) = self.ints(name)?;
         if got != shape {
-            return Err(Error::weights(name, format!("shape {got:?}, expected {shape:?}")));
+            return Err(Error::weights(
+                name,
+                format!("shape {got:?}, expected {shape:?}"),
+            ));
         }
         values
             .into_iter()
-            .map(|v| i32::try_from(v).map_err(|_| Error::weights(name, format!("{v} does not fit an i32"))))
+            .map(|v| {
+                i32::try_from(v)
+                    .map_err(|_| Error::weights(name, format!("{v} does not fit an i32")))
+            })
             .collect()
     }
 
     fn int_hyper(&self, n: usize, h_s: &Transform) -> Result<IntHyperSynthesis> {
         let scalar = |name: &str| -> Result<i32> { Ok(self.i32s(name, &[1])?[0]) };
         let frac = scalar("h_s_int.input_frac_bits")?;
-        let input_frac_bits =
-            u32::try_from(frac).map_err(|_| Error::weights("h_s_int.input_frac_bits", "negative"))?;
+        let input_frac_bits = u32::try_from(frac)
+            .map_err(|_| Error::weights("h_s_int.input_frac_bits", "negative"))?;
         let medians = self.i32s("h_s_int.medians", &[n])?;
         let mut layers = Vec::new();
         for (layer, name) in h_s.layers.iter().zip(["0", "2", "4"]) {
@@ -559,8 +590,9 @@ impl WeightFile<'_> {
                 shift: shifts
                     .iter()
                     .map(|s| {
-                        u32::try_from(*s)
-                            .map_err(|_| Error::weights(format!("h_s_int.{name}.shift"), "negative shift"))
+                        u32::try_from(*s).map_err(|_| {
+                            Error::weights(format!("h_s_int.{name}.shift"), "negative shift")
+                        })
                     })
                     .collect::<Result<_>>()?,
                 act_max: scalar(&format!("h_s_int.{name}.act_max"))?,
@@ -569,7 +601,10 @@ impl WeightFile<'_> {
         let (tshape, _) = self.ints("h_s_int.thresholds")?;
         let thresholds = self.i32s("h_s_int.thresholds", &tshape)?;
         if tshape.len() != 1 || !thresholds.windows(2).all(|w| w[0] <= w[1]) {
-            return Err(Error::weights("h_s_int.thresholds", "must be one increasing row"));
+            return Err(Error::weights(
+                "h_s_int.thresholds",
+                "must be one increasing row",
+            ));
         }
         Ok(IntHyperSynthesis {
             input_frac_bits,
@@ -619,27 +654,34 @@ impl Model {
             let u = (state.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 40) as f32 / (1u64 << 24) as f32;
             lo + (hi - lo) * u
         };
-        let mut conv = |cin: usize, cout: usize, k: usize, s: usize, transposed, relu, abs_input| {
-            let a = (3.0 / (cin * k * k) as f32).sqrt();
-            Layer::Conv(Conv {
-                in_channels: cin,
-                out_channels: cout,
-                kernel: k,
-                stride: s,
-                pad: k / 2,
-                transposed,
-                weight: (0..cin * cout * k * k).map(|_| uniform(-a, a)).collect(),
-                bias: (0..cout).map(|_| uniform(-0.05, 0.05)).collect(),
-                relu,
-                abs_input,
-            })
-        };
+        let mut conv =
+            |cin: usize, cout: usize, k: usize, s: usize, transposed, relu, abs_input| {
+                let a = (3.0 / (cin * k * k) as f32).sqrt();
+                Layer::Conv(Conv {
+                    in_channels: cin,
+                    out_channels: cout,
+                    kernel: k,
+                    stride: s,
+                    pad: k / 2,
+                    transposed,
+                    weight: (0..cin * cout * k * k).map(|_| uniform(-a, a)).collect(),
+                    bias: (0..cout).map(|_| uniform(-0.05, 0.05)).collect(),
+                    relu,
+                    abs_input,
+                })
+            };
         let gdn = |c: usize, inverse| {
             Layer::Gdn(Gdn {
                 channels: c,
                 beta: vec![1.0; c],
                 gamma: (0..c * c)
-                    .map(|i| if i % (c + 1) == 0 { 0.1 } else { 0.01 / c as f32 })
+                    .map(|i| {
+                        if i % (c + 1) == 0 {
+                            0.1
+                        } else {
+                            0.01 / c as f32
+                        }
+                    })
                     .collect(),
                 inverse,
             })
@@ -682,16 +724,29 @@ impl Model {
         Model {
             n,
             m,
-            g_a: Transform { name: "g_a", layers: g_a },
-            g_s: Transform { name: "g_s", layers: g_s },
-            h_a: Transform { name: "h_a", layers: h_a },
-            h_s: Transform { name: "h_s", layers: h_s },
+            g_a: Transform {
+                name: "g_a",
+                layers: g_a,
+            },
+            g_s: Transform {
+                name: "g_s",
+                layers: g_s,
+            },
+            h_a: Transform {
+                name: "h_a",
+                layers: h_a,
+            },
+            h_s: Transform {
+                name: "h_s",
+                layers: h_s,
+            },
             gains,
             inv_gains,
             factorized: None,
             gaussian: None,
             int_h_s: None,
             metadata: HashMap::from([("model".to_string(), "random".to_string())]),
+            id: model_id(format!("random {n} {m} {levels} {seed}").as_bytes()),
         }
     }
 }

@@ -111,7 +111,13 @@ pub fn scale(input: &Tensor, gain: &[f32]) -> Tensor {
 
 /// `image.wgsl` `rgba8_to_tensor`: RGBA8 pixels to a 3-channel tensor of `height` x `width`,
 /// replicate-padded beyond the image.
-pub fn rgba8_to_tensor(rgba: &[u8], img_w: usize, img_h: usize, width: usize, height: usize) -> Tensor {
+pub fn rgba8_to_tensor(
+    rgba: &[u8],
+    img_w: usize,
+    img_h: usize,
+    width: usize,
+    height: usize,
+) -> Tensor {
     let mut t = Tensor::zeros(3, height, width);
     for y in 0..height {
         for x in 0..width {
@@ -148,7 +154,5 @@ pub fn layer(input: &Tensor, layer: &Layer) -> Tensor {
 
 /// Runs a whole transform.
 pub fn transform(input: &Tensor, t: &Transform) -> Tensor {
-    t.layers
-        .iter()
-        .fold(input.clone(), |x, l| layer(&x, l))
+    t.layers.iter().fold(input.clone(), |x, l| layer(&x, l))
 }

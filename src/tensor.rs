@@ -64,7 +64,12 @@ impl Tensor {
     }
 
     /// The inverse of [`Tensor::to_vec4_planes`].
-    pub fn from_vec4_planes(channels: usize, height: usize, width: usize, packed: &[[f32; 4]]) -> Self {
+    pub fn from_vec4_planes(
+        channels: usize,
+        height: usize,
+        width: usize,
+        packed: &[[f32; 4]],
+    ) -> Self {
         let plane = height * width;
         let mut t = Tensor::zeros(channels, height, width);
         for c in 0..channels {

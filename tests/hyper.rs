@@ -7,7 +7,15 @@ use common::{gpu, Rng};
 use vaec_gpu::gpu::GpuIntHyper;
 use vaec_gpu::hyper::{IntConv, IntHyperSynthesis};
 
-fn random_layer(rng: &mut Rng, cin: usize, cout: usize, k: usize, s: usize, transposed: bool, act_max: i32) -> IntConv {
+fn random_layer(
+    rng: &mut Rng,
+    cin: usize,
+    cout: usize,
+    k: usize,
+    s: usize,
+    transposed: bool,
+    act_max: i32,
+) -> IntConv {
     IntConv {
         in_channels: cin,
         out_channels: cout,
@@ -15,8 +23,12 @@ fn random_layer(rng: &mut Rng, cin: usize, cout: usize, k: usize, s: usize, tran
         stride: s,
         pad: k / 2,
         transposed,
-        weight: (0..cin * cout * k * k).map(|_| rng.below(2001) as i32 - 1000).collect(),
-        bias: (0..cout).map(|_| rng.below(200_001) as i32 - 100_000).collect(),
+        weight: (0..cin * cout * k * k)
+            .map(|_| rng.below(2001) as i32 - 1000)
+            .collect(),
+        bias: (0..cout)
+            .map(|_| rng.below(200_001) as i32 - 100_000)
+            .collect(),
         shift: (0..cout).map(|_| 6 + rng.below(8) as u32).collect(),
         act_max,
     }
@@ -50,7 +62,10 @@ fn gpu_matches_cpu_bit_for_bit() {
             })
             .collect();
         let cpu = net.run_cpu(&symbols, h, w);
-        let gpu_indexes = GpuIntHyper::new(ctx, &net).unwrap().run(ctx, &symbols, h, w).unwrap();
+        let gpu_indexes = GpuIntHyper::new(ctx, &net)
+            .unwrap()
+            .run(ctx, &symbols, h, w)
+            .unwrap();
         assert_eq!(cpu.len(), m * h * 4 * w * 4);
         assert_eq!(gpu_indexes, cpu, "n={n} m={m} {h}x{w}");
         let distinct: std::collections::BTreeSet<u8> = cpu.iter().copied().collect();

@@ -9,7 +9,16 @@ use vaec_gpu::reference;
 const SIZES: &[(usize, usize)] = &[(1, 1), (3, 5), (17, 13), (64, 64), (100, 75)];
 const TOL: f32 = 1e-4;
 
-fn check_conv(seed: u64, cin: usize, cout: usize, k: usize, s: usize, transposed: bool, relu: bool, abs: bool) {
+fn check_conv(
+    seed: u64,
+    cin: usize,
+    cout: usize,
+    k: usize,
+    s: usize,
+    transposed: bool,
+    relu: bool,
+    abs: bool,
+) {
     let ctx = gpu();
     let mut rng = Rng::new(seed);
     let conv = random_conv(&mut rng, cin, cout, k, s, transposed, relu, abs);
@@ -22,7 +31,11 @@ fn check_conv(seed: u64, cin: usize, cout: usize, k: usize, s: usize, transposed
         let out = layer.record(ctx, &mut encoder, &input).unwrap();
         ctx.queue().submit([encoder.finish()]);
         let got = ctx.download_tensor(&out).unwrap();
-        let name = if transposed { "conv_transpose2d" } else { "conv2d" };
+        let name = if transposed {
+            "conv_transpose2d"
+        } else {
+            "conv2d"
+        };
         assert_close(
             &format!("{name} {cin}->{cout} k{k} s{s} relu={relu} abs={abs} on {h}x{w}"),
             &got,
@@ -67,7 +80,12 @@ fn gdn_and_igdn_match_reference() {
             let out = layer.record(ctx, &mut encoder, &input).unwrap();
             ctx.queue().submit([encoder.finish()]);
             let got = ctx.download_tensor(&out).unwrap();
-            assert_close(&format!("gdn c{c} inverse={inverse} on {h}x{w}"), &got, &want, TOL);
+            assert_close(
+                &format!("gdn c{c} inverse={inverse} on {h}x{w}"),
+                &got,
+                &want,
+                TOL,
+            );
         }
     }
 }

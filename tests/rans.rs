@@ -39,7 +39,9 @@ fn round_trip_random_streams_with_escapes() {
     for round in 0..50 {
         let tables = random_tables(&mut rng, 1 + round % 8);
         let len = rng.below(5000) as usize;
-        let indexes: Vec<u8> = (0..len).map(|_| rng.below(tables.len() as u64) as u8).collect();
+        let indexes: Vec<u8> = (0..len)
+            .map(|_| rng.below(tables.len() as u64) as u8)
+            .collect();
         let symbols: Vec<i32> = (0..len)
             .map(|_| match rng.below(20) {
                 0 => rng.below(1 << 20) as i32 - (1 << 19), // far outside: escapes
@@ -61,8 +63,14 @@ fn empty_stream_round_trips() {
     let mut rng = Rng::new(2);
     let tables = random_tables(&mut rng, 3);
     let bytes = encode_symbols(&[], &[], &tables).unwrap();
-    assert_eq!(decode_symbols(&bytes, &[], &tables).unwrap(), Vec::<i32>::new());
-    assert_eq!(decode_symbols(&[], &[], &tables).unwrap(), Vec::<i32>::new());
+    assert_eq!(
+        decode_symbols(&bytes, &[], &tables).unwrap(),
+        Vec::<i32>::new()
+    );
+    assert_eq!(
+        decode_symbols(&[], &[], &tables).unwrap(),
+        Vec::<i32>::new()
+    );
 }
 
 #[test]
@@ -88,10 +96,16 @@ fn truncated_streams_fail_or_differ_without_panicking() {
     for cut in 0..bytes.len() {
         match decode_symbols(&bytes[..cut], &indexes, &tables) {
             Err(_) => {}
-            Ok(decoded) => assert_ne!(decoded, symbols, "a stream cut to {cut} bytes decoded fully"),
+            Ok(decoded) => assert_ne!(
+                decoded, symbols,
+                "a stream cut to {cut} bytes decoded fully"
+            ),
         }
     }
-    assert_eq!(decode_symbols(&bytes[..3], &indexes, &tables), Err(EntropyError::Truncated));
+    assert_eq!(
+        decode_symbols(&bytes[..3], &indexes, &tables),
+        Err(EntropyError::Truncated)
+    );
 }
 
 #[test]

@@ -34,7 +34,12 @@ fn analysis_and_synthesis_chain_matches_reference_on_photo() {
 
     let y_cpu = reference::transform(&x_cpu, &model.g_a);
     let y_gpu = net.g_a.run(ctx, &x_gpu).unwrap();
-    assert_close("g_a on photo", &ctx.download_tensor(&y_gpu).unwrap(), &y_cpu, 1e-4);
+    assert_close(
+        "g_a on photo",
+        &ctx.download_tensor(&y_gpu).unwrap(),
+        &y_cpu,
+        1e-4,
+    );
 
     // Rounding may flip at exact .5 boundaries between devices: feed both syntheses the same y_hat.
     let (gain, inv_gain) = model.gains_for_quality(2.0).unwrap();
@@ -45,7 +50,12 @@ fn analysis_and_synthesis_chain_matches_reference_on_photo() {
         .g_s
         .run(ctx, &ctx.upload_tensor(&y_in).unwrap())
         .unwrap();
-    assert_close("g_s on photo latents", &ctx.download_tensor(&x_hat_gpu).unwrap(), &x_hat_cpu, 1e-4);
+    assert_close(
+        "g_s on photo latents",
+        &ctx.download_tensor(&x_hat_gpu).unwrap(),
+        &x_hat_cpu,
+        1e-4,
+    );
 }
 
 #[test]
@@ -66,7 +76,12 @@ fn hyper_transforms_match_reference() {
                 .unwrap()
                 .run(ctx, &ctx.upload_tensor(&input).unwrap())
                 .unwrap();
-            assert_close(&format!("{} on {h}x{w}", t.name), &ctx.download_tensor(&got).unwrap(), &want, 1e-4);
+            assert_close(
+                &format!("{} on {h}x{w}", t.name),
+                &ctx.download_tensor(&got).unwrap(),
+                &want,
+                1e-4,
+            );
         }
     }
 }

@@ -77,7 +77,11 @@ impl CdfTables {
 
 /// Splits `symbol` into the table symbol and, for escapes, the raw value to bypass-code.
 #[inline]
-fn to_table_symbol(symbol: i32, offset: i32, cdf_len: usize) -> Result<(u32, Option<u32>), EntropyError> {
+fn to_table_symbol(
+    symbol: i32,
+    offset: i32,
+    cdf_len: usize,
+) -> Result<(u32, Option<u32>), EntropyError> {
     let max_value = (cdf_len - 2) as i64;
     let v = symbol as i64 - offset as i64;
     let raw = if v < 0 {
@@ -104,7 +108,11 @@ struct Op {
 }
 
 /// Encodes `symbols[i]` with table `indexes[i]`. Values outside a table's range are escaped.
-pub fn encode_symbols(symbols: &[i32], indexes: &[u8], tables: &CdfTables) -> Result<Vec<u8>, EntropyError> {
+pub fn encode_symbols(
+    symbols: &[i32],
+    indexes: &[u8],
+    tables: &CdfTables,
+) -> Result<Vec<u8>, EntropyError> {
     assert_eq!(symbols.len(), indexes.len(), "one table index per symbol");
     let mut ops = Vec::with_capacity(symbols.len() + symbols.len() / 8);
     for (&s, &idx) in symbols.iter().zip(indexes) {
@@ -119,13 +127,25 @@ pub fn encode_symbols(symbols: &[i32], indexes: &[u8], tables: &CdfTables) -> Re
             let n = bypass_chunks(raw);
             let mut count = n;
             while count >= BYPASS_MAX {
-                ops.push(Op { start: BYPASS_MAX, freq: 1, bits: BYPASS_BITS });
+                ops.push(Op {
+                    start: BYPASS_MAX,
+                    freq: 1,
+                    bits: BYPASS_BITS,
+                });
                 count -= BYPASS_MAX;
             }
-            ops.push(Op { start: count, freq: 1, bits: BYPASS_BITS });
+            ops.push(Op {
+                start: count,
+                freq: 1,
+                bits: BYPASS_BITS,
+            });
             for j in 0..n {
                 let chunk = (raw >> (BYPASS_BITS * j)) & BYPASS_MAX;
-                ops.push(Op { start: chunk, freq: 1, bits: BYPASS_BITS });
+                ops.push(Op {
+                    start: chunk,
+                    freq: 1,
+                    bits: BYPASS_BITS,
+                });
             }
         }
     }
@@ -162,7 +182,9 @@ impl<'a> Decoder<'a> {
         let lo = d.word()? as u64;
         d.x = (hi << 32) | lo;
         if d.x < RANS_L {
-            return Err(EntropyError::Corrupt("initial state below the normalization bound"));
+            return Err(EntropyError::Corrupt(
+                "initial state below the normalization bound",
+            ));
         }
         Ok(d)
     }
@@ -196,7 +218,11 @@ impl<'a> Decoder<'a> {
 }
 
 /// Decodes `indexes.len()` symbols, symbol i with table `indexes[i]`.
-pub fn decode_symbols(data: &[u8], indexes: &[u8], tables: &CdfTables) -> Result<Vec<i32>, EntropyError> {
+pub fn decode_symbols(
+    data: &[u8],
+    indexes: &[u8],
+    tables: &CdfTables,
+) -> Result<Vec<i32>, EntropyError> {
     let mut out = Vec::with_capacity(indexes.len());
     if indexes.is_empty() {
         return Ok(out);
@@ -244,7 +270,11 @@ pub fn decode_symbols(data: &[u8], indexes: &[u8], tables: &CdfTables) -> Result
 
 /// The ideal code length in bits of `symbols` under the tables (escapes counted with their bypass
 /// bits): what the coder will spend, up to the final state and rounding.
-pub fn estimate_bits(symbols: &[i32], indexes: &[u8], tables: &CdfTables) -> Result<f64, EntropyError> {
+pub fn estimate_bits(
+    symbols: &[i32],
+    indexes: &[u8],
+    tables: &CdfTables,
+) -> Result<f64, EntropyError> {
     let mut bits = 0.0;
     for (&s, &idx) in symbols.iter().zip(indexes) {
         let (cdf, offset) = tables.table(idx as usize)?;

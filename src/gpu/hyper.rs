@@ -43,7 +43,8 @@ impl GpuIntHyper {
         let mut keep = Vec::new();
         for (layer, (weights, bias, shift)) in self.net.layers.iter().zip(&self.layers) {
             let (oh, ow) = layer.output_size(ch, cw);
-            let out = ctx.storage_buffer("int activations", (layer.out_channels * oh * ow * 4) as u64)?;
+            let out =
+                ctx.storage_buffer("int activations", (layer.out_channels * oh * ow * 4) as u64)?;
             ctx.kernels().int_conv(
                 ctx,
                 &mut encoder,

@@ -10,9 +10,15 @@ pub const SHADER_SOURCES: &[(&str, &str)] = &[
     ("conv.wgsl", include_str!("../../shaders/conv.wgsl")),
     ("deconv.wgsl", include_str!("../../shaders/deconv.wgsl")),
     ("gdn.wgsl", include_str!("../../shaders/gdn.wgsl")),
-    ("elementwise.wgsl", include_str!("../../shaders/elementwise.wgsl")),
+    (
+        "elementwise.wgsl",
+        include_str!("../../shaders/elementwise.wgsl"),
+    ),
     ("image.wgsl", include_str!("../../shaders/image.wgsl")),
-    ("hyper_int.wgsl", include_str!("../../shaders/hyper_int.wgsl")),
+    (
+        "hyper_int.wgsl",
+        include_str!("../../shaders/hyper_int.wgsl"),
+    ),
 ];
 
 /// Output pixels per invocation along x in conv.wgsl and deconv.wgsl (their `PX`).
@@ -323,7 +329,11 @@ impl Kernels {
             extra: 0,
             row_pitch,
         };
-        let pipeline = if round { &self.scale_round } else { &self.scale };
+        let pipeline = if round {
+            &self.scale_round
+        } else {
+            &self.scale
+        };
         dispatch(
             ctx,
             encoder,

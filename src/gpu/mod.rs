@@ -208,7 +208,9 @@ impl GpuContext {
         });
         let mut encoder = self
             .device
-            .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("readback") });
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                label: Some("readback"),
+            });
         encoder.copy_buffer_to_buffer(buffer, 0, &staging, 0, size);
         self.queue.submit([encoder.finish()]);
         let (tx, rx) = std::sync::mpsc::channel();
@@ -245,7 +247,11 @@ impl GpuContext {
         let bytes = self.read_buffer(&t.buffer.buffer, t.bytes())?;
         let packed: Vec<[f32; 4]> = bytes
             .chunks_exact(16)
-            .map(|b| std::array::from_fn(|i| f32::from_le_bytes([b[4 * i], b[4 * i + 1], b[4 * i + 2], b[4 * i + 3]])))
+            .map(|b| {
+                std::array::from_fn(|i| {
+                    f32::from_le_bytes([b[4 * i], b[4 * i + 1], b[4 * i + 2], b[4 * i + 3]])
+                })
+            })
             .collect();
         Ok(Tensor::from_vec4_planes(
             t.channels, t.height, t.width, &packed,

@@ -267,7 +267,8 @@ impl GpuNetwork {
 impl GpuContext {
     /// A new (uninitialised) tensor in GPU memory.
     pub fn new_tensor(&self, channels: usize, height: usize, width: usize) -> Result<GpuTensor> {
-        let buffer = self.storage_buffer("tensor", GpuTensor::bytes_for(channels, height, width))?;
+        let buffer =
+            self.storage_buffer("tensor", GpuTensor::bytes_for(channels, height, width))?;
         Ok(GpuTensor {
             buffer,
             channels,
@@ -309,14 +310,25 @@ impl GpuContext {
         let pixels = self.upload("rgba8", rgba)?;
         let output = self.new_tensor(3, height, width)?;
         let mut encoder = self.encoder("rgba8_to_tensor");
-        self.kernels()
-            .rgba8_to_tensor(self, &mut encoder, &pixels.buffer, img_w, img_h, &output)?;
+        self.kernels().rgba8_to_tensor(
+            self,
+            &mut encoder,
+            &pixels.buffer,
+            img_w,
+            img_h,
+            &output,
+        )?;
         self.submit(encoder);
         Ok(output)
     }
 
     /// Converts the top-left `img_w` x `img_h` of a 3-channel tensor to RGBA8 and reads it back.
-    pub fn tensor_to_rgba8(&self, input: &GpuTensor, img_w: usize, img_h: usize) -> Result<Vec<u8>> {
+    pub fn tensor_to_rgba8(
+        &self,
+        input: &GpuTensor,
+        img_w: usize,
+        img_h: usize,
+    ) -> Result<Vec<u8>> {
         let bytes = (img_w * img_h * 4) as u64;
         let pixels = self.storage_buffer("rgba8", bytes)?;
         let mut encoder = self.encoder("tensor_to_rgba8");

@@ -1,0 +1,167 @@
+//! The codec end to end with the shipped weights: round trips, the size estimate, bit-exact
+//! decoding across backends and the CPU path, and the index-hash check.
+
+mod common;
+
+use common::gpu;
+use vaec_gpu::codec::{decode_cpu, decode_latents_cpu, Codec};
+use vaec_gpu::format::Limits;
+use vaec_gpu::{Backend, Error, GpuContext, Image, Model};
+
+fn photo(w: usize, h: usize) -> Image {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data_crop.png");
+    let img = image::open(path).unwrap().to_rgb8();
+    let mut rgb = Vec::new();
+    for y in 0..h {
+        for x in 0..w {
+            rgb.extend_from_slice(&img.get_pixel((x % 64) as u32, (y % 64) as u32).0);
+        }
+    }
+    Image::from_rgb8(w, h, &rgb).unwrap()
+}
+
+fn codec() -> Codec {
+    let ctx = GpuContext::from_device(gpu().device().clone(), gpu().queue().clone()).unwrap();
+    Codec::new(ctx, Model::builtin().unwrap()).unwrap()
+}
+
+#[test]
+fn round_trip_at_every_quality_and_odd_sizes() {
+    let codec = codec();
+    let levels = codec.model().levels();
+    for (w, h) in [(1, 1), (3, 5), (64, 64), (100, 75)] {
+        let img = photo(w, h);
+        for q in 1..=levels {
+            let enc = codec.encode(&img, q as f32).unwrap();
+            let dec = codec.decode(&enc.bytes).unwrap();
+            assert_eq!((dec.width, dec.height), (w, h));
+            // the reconstruction is what the transforms give for the coded latents
+            let direct = codec.reconstruct(&img, q as f32).unwrap();
+            let max_diff = dec
+                .rgba
+                .iter()
+                .zip(&direct.rgba)
+                .map(|(a, b)| a.abs_diff(*b))
+                .max()
+                .unwrap();
+            assert!(
+                max_diff <= 1,
+                "{w}x{h} q{q}: decode differs from reconstruct by {max_diff}"
+            );
+        }
+    }
+}
+
+#[test]
+fn fractional_quality_is_between_its_neighbours() {
+    let codec = codec();
+    let img = photo(128, 96);
+    let size = |q: f32| codec.encode(&img, q).unwrap().bytes.len();
+    let (a, mid, b) = (size(3.0), size(3.5), size(4.0));
+    assert!(a <= mid && mid <= b, "sizes {a} {mid} {b}");
+}
+
+#[test]
+fn file_size_matches_the_estimate() {
+    let codec = codec();
+    let img = image::open(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/data/seeding.png"
+    ))
+    .unwrap()
+    .to_rgb8();
+    let img = Image::from_rgb8(img.width() as usize, img.height() as usize, img.as_raw()).unwrap();
+    for q in [1.0, 4.0, 8.0] {
+        let enc = codec.encode(&img, q).unwrap();
+        let parsed = vaec_gpu::format::parse(&enc.bytes, &Limits::default()).unwrap();
+        let payload: usize = parsed.streams.iter().map(|s| s.len()).sum();
+        let estimate = enc.estimated_bits / 8.0;
+        let ratio = payload as f64 / estimate;
+        eprintln!(
+            "q{q}: {} bytes ({} header), estimate {estimate:.0}, payload/estimate {ratio:.4}",
+            enc.bytes.len(),
+            parsed.header_bytes
+        );
+        // rANS spends its estimate plus 8 bytes of final state per substream
+        let slack = 8.0 * parsed.streams.len() as f64;
+        assert!(
+            payload as f64 <= estimate * 1.001 + slack && payload as f64 >= estimate * 0.999,
+            "q{q}: payload/estimate = {ratio}"
+        );
+        // and the file adds only the header: 46 bytes, 8 per substream, a 4-byte CRC
+        assert_eq!(enc.bytes.len(), parsed.header_bytes + payload);
+        assert_eq!(parsed.header_bytes, 46 + 8 * parsed.streams.len() + 4);
+    }
+}
+
+#[test]
+fn decoding_is_bit_exact_across_backends_and_the_cpu_path() {
+    let vulkan = codec();
+    let img = photo(100, 75);
+    let enc = vulkan.encode(&img, 5.0).unwrap();
+    let on_vulkan = vulkan.decode_latents(&enc.bytes).unwrap();
+
+    let gl_ctx = GpuContext::new(Some(Backend::Gl)).expect("a GL adapter (Mesa llvmpipe)");
+    eprintln!("second backend: {}", gl_ctx.adapter_description());
+    let gl = Codec::new(gl_ctx, Model::builtin().unwrap()).unwrap();
+    let on_gl = gl.decode_latents(&enc.bytes).unwrap();
+    let on_cpu = decode_latents_cpu(vulkan.model(), &enc.bytes, &Limits::default()).unwrap();
+    assert_eq!(
+        on_gl, on_vulkan,
+        "GL and Vulkan decode different symbols or indexes"
+    );
+    assert_eq!(
+        on_cpu, on_vulkan,
+        "the CPU path decodes different symbols or indexes"
+    );
+
+    // pixels: g_s is floating point, so devices may differ by one step of rounding
+    let px_vulkan = vulkan.decode(&enc.bytes).unwrap();
+    let px_gl = gl.decode(&enc.bytes).unwrap();
+    let px_cpu = decode_cpu(vulkan.model(), &enc.bytes, &Limits::default()).unwrap();
+    for (name, other) in [("GL", &px_gl), ("CPU", &px_cpu)] {
+        let max = px_vulkan
+            .rgba
+            .iter()
+            .zip(&other.rgba)
+            .map(|(a, b)| a.abs_diff(*b))
+            .max()
+            .unwrap();
+        assert!(max <= 1, "{name} pixels differ from Vulkan's by {max}");
+    }
+}
+
+#[test]
+fn a_decoder_with_different_scale_indexes_is_caught_by_the_hash() {
+    let codec = codec();
+    let enc = codec.encode(&photo(64, 64), 4.0).unwrap();
+    let mut perturbed = codec.model().clone();
+    let int = perturbed.int_h_s.as_mut().unwrap();
+    // move every threshold by one: some elements land in a neighbouring table
+    int.thresholds.iter_mut().for_each(|t| *t -= 1);
+    match decode_cpu(&perturbed, &enc.bytes, &Limits::default()) {
+        Err(Error::Format(msg)) => assert!(msg.contains("scale-index hash mismatch"), "{msg}"),
+        other => panic!(
+            "perturbed decoder was not caught: {:?}",
+            other.map(|i| (i.width, i.height))
+        ),
+    }
+}
+
+#[test]
+fn a_file_from_another_model_is_refused() {
+    let codec = codec();
+    let enc = codec.encode(&photo(64, 64), 4.0).unwrap();
+    let mut other = codec.model().clone();
+    other.id[0] ^= 1;
+    match decode_cpu(&other, &enc.bytes, &Limits::default()) {
+        Err(Error::ModelMismatch { .. }) => {}
+        r => panic!("expected ModelMismatch, got {:?}", r.map(|i| i.width)),
+    }
+}
+
+#[test]
+fn zero_size_images_are_refused() {
+    assert!(matches!(Image::from_rgb8(0, 5, &[]), Err(Error::Image(_))));
+    assert!(matches!(Image::from_rgb8(5, 0, &[]), Err(Error::Image(_))));
+}
