@@ -64,25 +64,35 @@ fn int_conv(@builtin(global_invocation_id) gid: vec3<u32>) {
         return;
     }
     let k = p.ksize;
+    let plane = p.in_h * p.in_w;
+    // weight index steps by one input channel
+    var w_step = k * k;
+    if (p.transposed != 0u) {
+        w_step = p.out_c * k * k;
+    }
     var acc = bias[o];
-    for (var i = 0u; i < p.in_c; i++) {
-        for (var ky = 0u; ky < k; ky++) {
-            let iy = source_index(oy, ky, p.in_h);
-            if (iy < 0) {
+    // taps outside, channels inside: the index arithmetic runs once per tap, not per multiply
+    for (var ky = 0u; ky < k; ky++) {
+        let iy = source_index(oy, ky, p.in_h);
+        if (iy < 0) {
+            continue;
+        }
+        for (var kx = 0u; kx < k; kx++) {
+            let ix = source_index(ox, kx, p.in_w);
+            if (ix < 0) {
                 continue;
             }
-            for (var kx = 0u; kx < k; kx++) {
-                let ix = source_index(ox, kx, p.in_w);
-                if (ix < 0) {
-                    continue;
-                }
-                var w: i32;
-                if (p.transposed != 0u) {
-                    w = weights[((i * p.out_c + o) * k + ky) * k + kx];
-                } else {
-                    w = weights[((o * p.in_c + i) * k + ky) * k + kx];
-                }
-                acc += w * src[(i * p.in_h + u32(iy)) * p.in_w + u32(ix)];
+            var wi: u32;
+            if (p.transposed != 0u) {
+                wi = (o * k + ky) * k + kx;
+            } else {
+                wi = ((o * p.in_c) * k + ky) * k + kx;
+            }
+            var si = u32(iy) * p.in_w + u32(ix);
+            for (var i = 0u; i < p.in_c; i++) {
+                acc += weights[wi] * src[si];
+                wi += w_step;
+                si += plane;
             }
         }
     }

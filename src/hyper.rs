@@ -125,15 +125,15 @@ pub fn int_conv(
         for oy in 0..oh {
             for ox in 0..ow {
                 let mut acc = layer.bias[o];
-                for i in 0..layer.in_channels {
-                    for ky in 0..layer.kernel {
-                        let Some(iy) = layer.source_index(oy, ky, in_h) else {
+                for ky in 0..layer.kernel {
+                    let Some(iy) = layer.source_index(oy, ky, in_h) else {
+                        continue;
+                    };
+                    for kx in 0..layer.kernel {
+                        let Some(ix) = layer.source_index(ox, kx, in_w) else {
                             continue;
                         };
-                        for kx in 0..layer.kernel {
-                            let Some(ix) = layer.source_index(ox, kx, in_w) else {
-                                continue;
-                            };
+                        for i in 0..layer.in_channels {
                             // cannot overflow: bounded when the weights were loaded
                             acc += layer.w(o, i, ky, kx) * input[(i * in_h + iy) * in_w + ix];
                         }

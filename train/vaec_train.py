@@ -238,9 +238,38 @@ def export(model, info, path, images):
         "train_seconds": str(round(info.get("seconds", 0.0), 1)),
     }
     tmp = path + ".tmp"
-    os.makedirs(os.path.dirname(path), exist_ok=True)
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
     save_file(state, tmp, metadata=meta)
     os.replace(tmp, path)
+    write_reference(path, os.path.join(os.path.dirname(path) or ".", "reference"))
+
+
+REFERENCE_IMAGE = os.path.join(ROOT, "tests", "data_crop.png")
+REFERENCE_QUALITY = 4.0
+
+
+@torch.no_grad()
+def write_reference(weights, out, image=REFERENCE_IMAGE, quality=REFERENCE_QUALITY, crop=None):
+    """What the Rust engine must reproduce (tests/pytorch_reference.rs), computed from the weight
+    file itself: y = g_a(x) before the gain, y_hat = round(y * gain), x_hat = g_s(y_hat / gain)
+    (float, before clamping), as little-endian f32 files, with meta.json."""
+    model, _ = load_model(weights)
+    model.eval().update_tables()
+    x = load_rgb(image)
+    if crop:
+        w, h = crop
+        x = x[:, :, :h, :w]
+    h, w = x.shape[2:]
+    gain, inv_gain = model.gains(quality - 1)
+    y = model.g_a(pad64(x))
+    y_hat = torch.round(y * gain)
+    x_hat = model.g_s(y_hat * inv_gain)
+    os.makedirs(out, exist_ok=True)
+    for name, t in (("y", y), ("y_hat", y_hat), ("x_hat", x_hat)):
+        t.numpy().astype("<f4").tofile(os.path.join(out, f"{name}.f32"))
+    with open(os.path.join(out, "meta.json"), "w") as fh:
+        json.dump({"image": os.path.relpath(image, ROOT), "width": w, "height": h, "quality": quality,
+                   "y_shape": list(y.shape[1:]), "x_hat_shape": list(x_hat.shape[1:])}, fh, indent=1)
 
 
 # ---------------------------------------------------------------- integer hyper-synthesis
@@ -357,6 +386,9 @@ def int_hs_indexes(tensors, z_symbols, model):
 # ---------------------------------------------------------------- training
 
 def cmd_train(args):
+    global RUNS, LOG
+    if args.workdir:
+        RUNS, LOG = os.path.join(args.workdir, "runs"), os.path.join(args.workdir, "log.csv")
     torch.manual_seed(args.seed)
     random.seed(args.seed)
     if args.threads:
@@ -514,27 +546,9 @@ def cmd_export(args):
     print(f"exported {args.out} (N={model.N}, M={model.M}, step {info['step']})")
 
 
-@torch.no_grad()
 def cmd_reference(args):
-    """Writes what the Rust engine must reproduce: y (before gain), y_hat, and x_hat, as raw f32 files."""
-    model, _ = load_model(args.weights)
-    model.eval().update_tables()
-    x = load_rgb(args.image)
-    if args.crop:
-        w, h = (int(v) for v in args.crop.split("x"))
-        x = x[:, :, :h, :w]
-    h, w = x.shape[2:]
-    xp = pad64(x)
-    gain, inv_gain = model.gains(args.quality - 1)
-    y = model.g_a(xp)
-    y_hat = torch.round(y * gain)
-    x_hat = model.g_s(y_hat * inv_gain)[:, :, :h, :w]
-    os.makedirs(args.out, exist_ok=True)
-    y.numpy().astype("<f4").tofile(os.path.join(args.out, "y.f32"))
-    y_hat.numpy().astype("<f4").tofile(os.path.join(args.out, "y_hat.f32"))
-    x_hat.numpy().astype("<f4").tofile(os.path.join(args.out, "x_hat.f32"))
-    json.dump({"width": w, "height": h, "quality": args.quality, "y_shape": list(y.shape)},
-              open(os.path.join(args.out, "meta.json"), "w"))
+    crop = tuple(int(v) for v in args.crop.split("x")) if args.crop else None
+    write_reference(args.weights, args.out, os.path.abspath(args.image), args.quality, crop)
     print(f"reference written to {args.out}")
 
 
@@ -558,6 +572,7 @@ def main():
     t.add_argument("--reset-optimizer", action="store_true")
     t.add_argument("--smoke", action="store_true", help="random 96x96 image instead of the photos (CI)")
     t.add_argument("--cpu", action="store_true")
+    t.add_argument("--workdir", help="where checkpoints and the log go (default: train/runs, train/log.csv)")
     t.add_argument("--export", help="write a weight file when done")
     e = sub.add_parser("eval", help="Kodak rate-distortion from likelihoods")
     e.add_argument("--weights", default=WEIGHTS)
