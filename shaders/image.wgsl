@@ -2,7 +2,7 @@
 // f32 tensor the transforms use (one vec4 plane, lane 3 zero).
 //   rgba8_to_tensor: values / 255, replicate-padded from img_w x img_h to the tensor's w x h
 //   tensor_to_rgba8: clamp to [0, 1], round(v * 255) (exactly what pack4x8unorm does), alpha 255,
-//                    cropped to img_w x img_h
+//                    the img_w x img_h region starting at (src_x, src_y) of the tensor
 // Each entry point uses its own bindings, so the automatic layouts do not clash.
 
 struct Params {
@@ -10,6 +10,11 @@ struct Params {
     img_h: u32,
     tensor_w: u32,
     tensor_h: u32,
+    // tensor_to_rgba8: where the copied region starts in the tensor (tiles keep a halo)
+    src_x: u32,
+    src_y: u32,
+    _pad0: u32,
+    _pad1: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -34,6 +39,6 @@ fn tensor_to_rgba8(@builtin(global_invocation_id) gid: vec3<u32>) {
     if (gid.x >= p.img_w || gid.y >= p.img_h) {
         return;
     }
-    let v = tensor_in[gid.y * p.tensor_w + gid.x];
+    let v = tensor_in[(gid.y + p.src_y) * p.tensor_w + gid.x + p.src_x];
     rgba_out[gid.y * p.img_w + gid.x] = pack4x8unorm(vec4<f32>(v.xyz, 1.0));
 }

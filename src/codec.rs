@@ -15,12 +15,15 @@ use crate::hyper::IntHyperSynthesis;
 use crate::model::{hex, Model};
 use crate::reference;
 use crate::tensor::Tensor;
+use crate::tiling::{self, Rect};
 
 /// y is coded in up to this many independent substreams (channel groups), decoded in parallel.
 pub const Y_GROUPS: usize = 8;
 /// Each y substream carries at least this many symbols: small pictures use fewer substreams, so
 /// that the per-substream overhead (16 bytes) stays negligible.
 const MIN_GROUP_SYMBOLS: usize = 1 << 16;
+/// GPU memory the codec plans to stay within by default.
+pub const DEFAULT_MEMORY_BUDGET: u64 = 256 << 20;
 /// y symbols are clamped to this magnitude before coding (only pathological inputs reach it).
 const MAX_SYMBOL: f32 = (1 << 24) as f32;
 
@@ -304,6 +307,7 @@ pub struct Codec {
     net: GpuNetwork,
     entropy: Option<(EntropyModel, GpuIntHyper)>,
     limits: Limits,
+    budget: u64,
 }
 
 impl Codec {
@@ -324,7 +328,101 @@ impl Codec {
             net,
             entropy,
             limits: Limits::default(),
+            budget: DEFAULT_MEMORY_BUDGET,
         })
+    }
+
+    /// Sets the GPU memory budget in bytes: pictures are processed in tiles small enough that the
+    /// codec's GPU buffers (weights included) stay within it.
+    pub fn set_memory_budget(&mut self, bytes: u64) {
+        self.budget = bytes;
+    }
+
+    /// The largest output tile side (in output pixels of `t`) whose run fits the memory budget and
+    /// the adapter's buffer limits. `extra_per_pixel`: bytes per input pixel uploaded besides the
+    /// input tensor (RGBA for g_a).
+    fn tile_side(
+        &self,
+        t: &crate::model::Transform,
+        in_c: usize,
+        in_size: (usize, usize),
+        extra_per_pixel: u64,
+    ) -> Result<usize> {
+        let out = t.layers.iter().fold(in_size, |(w, h), l| {
+            (tiling::output_len(l, w), tiling::output_len(l, h))
+        });
+        let limits = self.ctx.limits();
+        let max_buffer = limits
+            .max_storage_buffer_binding_size
+            .min(limits.max_buffer_size);
+        let available = self.budget.saturating_sub(self.ctx.memory_in_use());
+        let out_c = t.layers.last().map_or(in_c, |l| l.out_channels());
+        let mut side = out.0.max(out.1).max(1);
+        loop {
+            // the worst tile has halos on every side: plan one in the middle
+            let cx = out.0.saturating_sub(side) / 2;
+            let cy = out.1.saturating_sub(side) / 2;
+            let rect = Rect {
+                x: (cx, (cx + side).min(out.0)),
+                y: (cy, (cy + side).min(out.1)),
+            };
+            let plan = tiling::plan(t, in_size, rect);
+            let (w, h) = (plan.input.width(), plan.input.height());
+            let (peak, largest) = tiling::peak_bytes(t, in_c, w, h);
+            let readback = GpuTensor::bytes_for(out_c, side, side);
+            let need = peak + extra_per_pixel * (w * h) as u64 + readback;
+            if need <= available && largest <= max_buffer {
+                return Ok(side);
+            }
+            if side == 1 {
+                return Err(Error::Limit {
+                    what: "GPU memory needed for the smallest tile (bytes)",
+                    value: need + self.ctx.memory_in_use(),
+                    limit: self.budget,
+                });
+            }
+            side = side.div_ceil(2);
+        }
+    }
+
+    /// How many tiles g_a and g_s take for a `width` x `height` picture under the memory budget.
+    pub fn tile_counts(&self, width: usize, height: usize) -> Result<(usize, usize)> {
+        let (pw, ph) = padded_size(width, height);
+        let count = |side: usize, w: usize, h: usize| w.div_ceil(side) * h.div_ceil(side);
+        let a = self.tile_side(&self.model.g_a, 3, (pw, ph), 4)?;
+        let s = self.tile_side(&self.model.g_s, self.model.m, (pw / 16, ph / 16), 0)?;
+        Ok((count(a, pw / 16, ph / 16), count(s, width, height)))
+    }
+
+    /// Runs transform `t` (on the GPU as `gt`) over its whole output in tiles: `input` makes the
+    /// GPU tensor of an input rectangle, `sink` receives each tile's output tensor with the global
+    /// output rectangle it covers and where that rectangle starts inside the tensor.
+    #[allow(clippy::too_many_arguments)]
+    fn run_tiled(
+        &self,
+        t: &crate::model::Transform,
+        gt: &crate::gpu::GpuTransform,
+        in_c: usize,
+        in_size: (usize, usize),
+        out_limit: (usize, usize),
+        extra_per_pixel: u64,
+        input: &mut dyn FnMut(Rect) -> Result<GpuTensor>,
+        sink: &mut dyn FnMut(&GpuTensor, Rect, (usize, usize)) -> Result<()>,
+    ) -> Result<usize> {
+        let side = self.tile_side(t, in_c, in_size, extra_per_pixel)?;
+        let mut tiles = 0;
+        for ys in tiling::spans(out_limit.1, side) {
+            for xs in tiling::spans(out_limit.0, side) {
+                let rect = Rect { x: xs, y: ys };
+                let plan = tiling::plan(t, in_size, rect);
+                let x = input(plan.input)?;
+                let y = gt.run(&self.ctx, &x)?;
+                drop(x);
+                sink(&y, rect, plan.offset)?;
+                tiles += 1;
+            }
+        }
+        Ok(tiles)
     }
 
     /// Sets the size limits that encode and decode enforce.
@@ -350,12 +448,8 @@ impl Codec {
         let (gain, _) = self.model.gains_for_quality(q8 as f32 / 256.0)?;
         let shape = LatentShape::new(&self.model, image.width, image.height);
 
-        let y = self.analysis(image)?;
-        let y_gained = self.ctx.scale_tensor(&y, &gain, false)?;
-        drop(y);
-        let z = self.net.h_a.run(&self.ctx, &y_gained)?;
-        let y_gained = self.ctx.download_tensor(&y_gained)?;
-        let z = self.ctx.download_tensor(&z)?;
+        let y_gained = reference::scale(&self.analysis(image)?, &gain);
+        let z = self.hyper_analysis(&y_gained)?;
 
         let zplane = shape.zh * shape.zw;
         let z_symbols: Vec<i32> = z
@@ -428,7 +522,6 @@ impl Codec {
             shape.yw,
             y.iter().map(|v| *v as f32).collect(),
         );
-        let y_hat = self.ctx.upload_tensor(&y_hat)?;
         self.synthesis(
             &y_hat,
             &inv_gain,
@@ -463,27 +556,97 @@ impl Codec {
         &self.net
     }
 
-    /// Image -> padded tensor -> g_a: the unquantized latent y (before the gain).
-    pub fn analysis(&self, image: &Image) -> Result<GpuTensor> {
+    /// Image -> replicate-padded tensor -> g_a, in tiles: the latent y before the gain.
+    pub fn analysis(&self, image: &Image) -> Result<Tensor> {
         check_size(image.width, image.height)?;
         let (pw, ph) = padded_size(image.width, image.height);
-        let x = self
-            .ctx
-            .rgba8_to_tensor(&image.rgba, image.width, image.height, pw, ph)?;
-        self.net.g_a.run(&self.ctx, &x)
+        let mut y = Tensor::zeros(self.model.m, ph / 16, pw / 16);
+        self.run_tiled(
+            &self.model.g_a,
+            &self.net.g_a,
+            3,
+            (pw, ph),
+            (pw / 16, ph / 16),
+            4,
+            &mut |r| {
+                // the tile's pixels, replicate-padded beyond the picture as the whole is
+                let mut rgba = Vec::with_capacity(r.width() * r.height() * 4);
+                for yy in r.y.0..r.y.1 {
+                    let row = yy.min(image.height - 1) * image.width;
+                    for xx in r.x.0..r.x.1 {
+                        let at = (row + xx.min(image.width - 1)) * 4;
+                        rgba.extend_from_slice(&image.rgba[at..at + 4]);
+                    }
+                }
+                self.ctx
+                    .rgba8_to_tensor(&rgba, r.width(), r.height(), r.width(), r.height())
+            },
+            &mut |t, r, off| {
+                let tile = self.ctx.download_tensor(t)?;
+                y.paste(&tile, off, (r.x.0, r.y.0), r.width(), r.height());
+                Ok(())
+            },
+        )?;
+        Ok(y)
     }
 
-    /// y_hat (integers, gained domain) -> inverse gain -> g_s -> cropped RGB8 picture.
+    /// h_a on |y * gain|, in tiles: z.
+    fn hyper_analysis(&self, y_gained: &Tensor) -> Result<Tensor> {
+        let (w, h) = (y_gained.width, y_gained.height);
+        let mut z = Tensor::zeros(self.model.n, h / 4, w / 4);
+        self.run_tiled(
+            &self.model.h_a,
+            &self.net.h_a,
+            self.model.m,
+            (w, h),
+            (w / 4, h / 4),
+            0,
+            &mut |r| {
+                self.ctx
+                    .upload_tensor(&y_gained.crop(r.x.0, r.y.0, r.width(), r.height()))
+            },
+            &mut |t, r, off| {
+                let tile = self.ctx.download_tensor(t)?;
+                z.paste(&tile, off, (r.x.0, r.y.0), r.width(), r.height());
+                Ok(())
+            },
+        )?;
+        Ok(z)
+    }
+
+    /// y_hat (integers, gained domain) -> inverse gain -> g_s, in tiles -> RGB8 picture.
     pub fn synthesis(
         &self,
-        y_hat: &GpuTensor,
+        y_hat: &Tensor,
         inv_gain: &[f32],
         width: usize,
         height: usize,
     ) -> Result<Image> {
-        let y = self.ctx.scale_tensor(y_hat, inv_gain, false)?;
-        let x_hat = self.net.g_s.run(&self.ctx, &y)?;
-        let rgba = self.ctx.tensor_to_rgba8(&x_hat, width, height)?;
+        let y = reference::scale(y_hat, inv_gain);
+        let mut rgba = vec![0u8; width * height * 4];
+        self.run_tiled(
+            &self.model.g_s,
+            &self.net.g_s,
+            self.model.m,
+            (y.width, y.height),
+            (width, height),
+            0,
+            &mut |r| {
+                self.ctx
+                    .upload_tensor(&y.crop(r.x.0, r.y.0, r.width(), r.height()))
+            },
+            &mut |t, r, off| {
+                let tile = self
+                    .ctx
+                    .tensor_region_to_rgba8(t, off, r.width(), r.height())?;
+                for (row, yy) in (r.y.0..r.y.1).enumerate() {
+                    let dst = (yy * width + r.x.0) * 4;
+                    let src = row * r.width() * 4;
+                    rgba[dst..dst + r.width() * 4].copy_from_slice(&tile[src..src + r.width() * 4]);
+                }
+                Ok(())
+            },
+        )?;
         Ok(Image {
             width,
             height,
@@ -495,7 +658,7 @@ impl Codec {
     pub fn reconstruct(&self, image: &Image, quality: f32) -> Result<Image> {
         let (gain, inv_gain) = self.model.gains_for_quality(quality)?;
         let y = self.analysis(image)?;
-        let y_hat = self.ctx.scale_tensor(&y, &gain, true)?;
+        let y_hat = reference::scale_round(&y, &gain);
         self.synthesis(&y_hat, &inv_gain, image.width, image.height)
     }
 }

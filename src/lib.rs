@@ -25,6 +25,7 @@ pub mod metrics;
 pub mod model;
 pub mod reference;
 pub mod tensor;
+pub mod tiling;
 
 pub use codec::{Codec, Image};
 pub use error::{Error, Result};

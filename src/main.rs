@@ -33,6 +33,9 @@ struct Cli {
     /// Print the adapter, timings and GPU memory
     #[arg(long, short, global = true)]
     verbose: bool,
+    /// GPU memory to stay within: pictures are processed in tiles that fit (e.g. 256MiB, 1GiB)
+    #[arg(long, global = true, default_value = "256MiB", value_parser = parse_bytes, value_name = "SIZE")]
+    memory_budget: u64,
     /// Largest image width x height accepted (raise for huge photos)
     #[arg(long, global = true, default_value_t = Limits::default().max_pixels, value_name = "PIXELS")]
     max_pixels: u64,
@@ -147,7 +150,29 @@ fn open_codec(cli: &Cli, model: Model) -> Result<Codec> {
     }
     let mut codec = Codec::new(ctx, model)?;
     codec.set_limits(limits(cli));
+    codec.set_memory_budget(cli.memory_budget);
     Ok(codec)
+}
+
+/// `256MiB`, `1GiB`, `512KiB` or a plain number of bytes.
+fn parse_bytes(s: &str) -> std::result::Result<u64, String> {
+    let t = s.trim();
+    let (num, unit) = t.split_at(t.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(t.len()));
+    let scale: u64 = match unit.to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kib" | "kb" => 1 << 10,
+        "m" | "mib" | "mb" => 1 << 20,
+        "g" | "gib" | "gb" => 1 << 30,
+        _ => return Err(format!("unknown unit {unit:?} (use KiB, MiB or GiB)")),
+    };
+    let n: f64 = num
+        .trim()
+        .parse()
+        .map_err(|_| format!("{s:?} is not a size like 256MiB"))?;
+    if !(n.is_finite() && n >= 0.0) {
+        return Err(format!("{s:?} is not a size"));
+    }
+    Ok((n * scale as f64) as u64)
 }
 
 fn limits(cli: &Cli) -> Limits {
@@ -414,8 +439,9 @@ fn encode_one(
         line += &format!(", PSNR {:.2} dB", metrics::psnr(&image, &decoded));
     }
     if verbose {
+        let (tiles, _) = codec.tile_counts(image.width, image.height)?;
         line += &format!(
-            " (encode {:.3} s, estimate {:.0} bytes, peak GPU memory {:.1} MiB)",
+            " (encode {:.3} s, estimate {:.0} bytes, {tiles} tiles, peak GPU memory {:.1} MiB)",
             secs,
             encoded.estimated_bits / 8.0,
             codec.context().peak_memory() as f64 / (1 << 20) as f64
@@ -449,8 +475,9 @@ fn decode_one(
     let secs = t.elapsed().as_secs_f64();
     write_image(&image, output, force)?;
     if verbose {
+        let (_, tiles) = codec.tile_counts(image.width, image.height)?;
         eprintln!(
-            "{} -> {}: {}x{} (decode {:.3} s, peak GPU memory {:.1} MiB)",
+            "{} -> {}: {}x{} (decode {:.3} s, {tiles} tiles, peak GPU memory {:.1} MiB)",
             input.display(),
             output.display(),
             image.width,

@@ -81,6 +81,41 @@ impl Tensor {
         t
     }
 
+    /// The `w` x `h` window at column `x0`, row `y0` (all channels).
+    pub fn crop(&self, x0: usize, y0: usize, w: usize, h: usize) -> Tensor {
+        assert!(
+            x0 + w <= self.width && y0 + h <= self.height,
+            "crop outside the tensor"
+        );
+        let mut data = Vec::with_capacity(self.channels * w * h);
+        for c in 0..self.channels {
+            for y in y0..y0 + h {
+                let row = (c * self.height + y) * self.width;
+                data.extend_from_slice(&self.data[row + x0..row + x0 + w]);
+            }
+        }
+        Tensor::from_data(self.channels, h, w, data)
+    }
+
+    /// Copies the `w` x `h` window at `src_origin` of `src` to `dst_origin` of `self`.
+    pub fn paste(
+        &mut self,
+        src: &Tensor,
+        src_origin: (usize, usize),
+        dst_origin: (usize, usize),
+        w: usize,
+        h: usize,
+    ) {
+        assert_eq!(self.channels, src.channels, "paste: channel counts differ");
+        for c in 0..self.channels {
+            for y in 0..h {
+                let s = (c * src.height + src_origin.1 + y) * src.width + src_origin.0;
+                let d = (c * self.height + dst_origin.1 + y) * self.width + dst_origin.0;
+                self.data[d..d + w].copy_from_slice(&src.data[s..s + w]);
+            }
+        }
+    }
+
     /// Largest absolute difference to `other` (same shape), and the largest absolute value of `other`.
     pub fn max_abs_diff(&self, other: &Tensor) -> (f32, f32) {
         assert_eq!(

@@ -127,6 +127,9 @@ struct ImageParams {
     img_h: u32,
     tensor_w: u32,
     tensor_h: u32,
+    src_x: u32,
+    src_y: u32,
+    _pad: [u32; 2],
 }
 
 /// Parameters of hyper_int.wgsl.
@@ -363,6 +366,7 @@ impl Kernels {
             img_h: img_h as u32,
             tensor_w: output.width as u32,
             tensor_h: output.height as u32,
+            ..bytemuck::Zeroable::zeroed()
         };
         dispatch(
             ctx,
@@ -374,21 +378,32 @@ impl Kernels {
         )
     }
 
-    /// Records the top-left `img_w` x `img_h` of a 3-channel tensor to RGBA8 pixels.
+    /// Records the `img_w` x `img_h` region at `(src_x, src_y)` of a 3-channel tensor to RGBA8.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn tensor_to_rgba8(
         &self,
         ctx: &GpuContext,
         encoder: &mut wgpu::CommandEncoder,
         input: &GpuTensor,
+        (src_x, src_y): (usize, usize),
         img_w: usize,
         img_h: usize,
         rgba: &wgpu::Buffer,
     ) -> Result<()> {
+        if src_x + img_w > input.width || src_y + img_h > input.height {
+            return Err(Error::InvalidArgument(format!(
+                "region {img_w}x{img_h} at ({src_x}, {src_y}) outside a {}x{} tensor",
+                input.width, input.height
+            )));
+        }
         let params = ImageParams {
             img_w: img_w as u32,
             img_h: img_h as u32,
             tensor_w: input.width as u32,
             tensor_h: input.height as u32,
+            src_x: src_x as u32,
+            src_y: src_y as u32,
+            _pad: [0; 2],
         };
         dispatch(
             ctx,

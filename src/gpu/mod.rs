@@ -206,6 +206,15 @@ impl GpuContext {
             usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
             mapped_at_creation: false,
         });
+        // the staging buffer counts against the budget while it lives
+        let _staging_guard = GpuBuffer {
+            buffer: staging.clone(),
+            size: {
+                self.memory.add(size);
+                size
+            },
+            memory: Arc::clone(&self.memory),
+        };
         let mut encoder = self
             .device
             .create_command_encoder(&wgpu::CommandEncoderDescriptor {

@@ -329,11 +329,30 @@ impl GpuContext {
         img_w: usize,
         img_h: usize,
     ) -> Result<Vec<u8>> {
+        self.tensor_region_to_rgba8(input, (0, 0), img_w, img_h)
+    }
+
+    /// Converts the `img_w` x `img_h` region at `origin` of a 3-channel tensor to RGBA8 and reads
+    /// it back.
+    pub fn tensor_region_to_rgba8(
+        &self,
+        input: &GpuTensor,
+        origin: (usize, usize),
+        img_w: usize,
+        img_h: usize,
+    ) -> Result<Vec<u8>> {
         let bytes = (img_w * img_h * 4) as u64;
         let pixels = self.storage_buffer("rgba8", bytes)?;
         let mut encoder = self.encoder("tensor_to_rgba8");
-        self.kernels()
-            .tensor_to_rgba8(self, &mut encoder, input, img_w, img_h, &pixels.buffer)?;
+        self.kernels().tensor_to_rgba8(
+            self,
+            &mut encoder,
+            input,
+            origin,
+            img_w,
+            img_h,
+            &pixels.buffer,
+        )?;
         self.submit(encoder);
         self.read_buffer(&pixels.buffer, bytes)
     }

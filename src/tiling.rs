@@ -1,0 +1,152 @@
+//! Tiling geometry: which part of a transform's input a rectangle of its output depends on, so that
+//! big pictures run in overlapping tiles whose halos cover the receptive field. Every kept output is
+//! computed by the same operations in the same order as in an untiled run, so tiled results are
+//! bit-identical (tests/tiling.rs checks it).
+
+use crate::gpu::GpuTensor;
+use crate::model::{Layer, Transform};
+
+/// A half-open interval `[start, end)` along one axis.
+pub type Span = (usize, usize);
+
+/// A rectangle: columns `x` and rows `y`, half-open.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Rect {
+    /// Columns.
+    pub x: Span,
+    /// Rows.
+    pub y: Span,
+}
+
+impl Rect {
+    /// Width.
+    pub fn width(&self) -> usize {
+        self.x.1 - self.x.0
+    }
+    /// Height.
+    pub fn height(&self) -> usize {
+        self.y.1 - self.y.0
+    }
+}
+
+/// (kernel, stride, pad, transposed) of a layer; `None` for per-pixel layers.
+fn geometry(layer: &Layer) -> Option<(usize, usize, usize, bool)> {
+    match layer {
+        Layer::Conv(c) => Some((c.kernel, c.stride, c.pad, c.transposed)),
+        Layer::Gdn(_) => None,
+    }
+}
+
+/// Output size of a layer along one axis.
+pub fn output_len(layer: &Layer, n: usize) -> usize {
+    match geometry(layer) {
+        None => n,
+        Some((k, s, p, false)) => (n + 2 * p - k) / s + 1,
+        Some((k, s, p, true)) => (n - 1) * s + k + s - 1 - 2 * p,
+    }
+}
+
+/// The inputs (clipped to `[0, n)`) that the outputs `out` of a layer depend on.
+fn needed_inputs(layer: &Layer, out: Span, n: usize) -> Span {
+    let (a, b) = (out.0 as isize, out.1 as isize);
+    let (lo, hi) = match geometry(layer) {
+        None => (a, b),
+        Some((k, s, p, false)) => {
+            let (k, s, p) = (k as isize, s as isize, p as isize);
+            (a * s - p, (b - 1) * s - p + k)
+        }
+        Some((k, s, p, true)) => {
+            // output o = i * s - p + t, t in [0, k)
+            let (k, s, p) = (k as isize, s as isize, p as isize);
+            (div_ceil(a + p - (k - 1), s), (b - 1 + p).div_euclid(s) + 1)
+        }
+    };
+    (
+        lo.clamp(0, n as isize) as usize,
+        hi.clamp(0, n as isize) as usize,
+    )
+}
+
+/// `ceil(v / s)` for any sign of `v`, `s > 0`.
+fn div_ceil(v: isize, s: isize) -> isize {
+    v.div_euclid(s) + isize::from(v.rem_euclid(s) != 0)
+}
+
+/// Global index of a layer's local output 0, given the global index of its local input 0.
+fn output_origin(layer: &Layer, input_origin: usize) -> usize {
+    match geometry(layer) {
+        None => input_origin,
+        Some((_, s, _, false)) => input_origin / s,
+        Some((_, s, _, true)) => input_origin * s,
+    }
+}
+
+/// How to compute a rectangle of a transform's output from a tile of its input.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TilePlan {
+    /// The input rectangle to run the transform on.
+    pub input: Rect,
+    /// Where the requested output starts inside the tile's output (column, row).
+    pub offset: (usize, usize),
+}
+
+/// Plans one tile along both axes. `input_size` is (width, height) of the whole input.
+pub fn plan(t: &Transform, input_size: (usize, usize), out: Rect) -> TilePlan {
+    let (x, ox) = plan_axis(t, input_size.0, out.x);
+    let (y, oy) = plan_axis(t, input_size.1, out.y);
+    TilePlan {
+        input: Rect { x, y },
+        offset: (ox, oy),
+    }
+}
+
+fn plan_axis(t: &Transform, n: usize, out: Span) -> (Span, usize) {
+    // sizes of every layer's input along this axis
+    let mut sizes = vec![n];
+    for l in &t.layers {
+        sizes.push(output_len(l, *sizes.last().expect("non-empty")));
+    }
+    let mut need = out;
+    for (i, l) in t.layers.iter().enumerate().rev() {
+        need = needed_inputs(l, need, sizes[i]);
+    }
+    // strided convolutions need their local input 0 on their stride grid: align the start to the
+    // product of the strides of the convolutions (transposed ones keep any origin aligned)
+    let align: usize = t
+        .layers
+        .iter()
+        .filter_map(geometry)
+        .filter(|g| !g.3)
+        .map(|g| g.1)
+        .product();
+    let start = need.0 / align * align;
+    let mut origin = start;
+    for l in &t.layers {
+        origin = output_origin(l, origin);
+    }
+    ((start, need.1), out.0 - origin)
+}
+
+/// GPU bytes that running `t` on a `channels` x `h` x `w` input needs: at its peak (each layer's
+/// input and output are alive together), and for its largest single tensor.
+pub fn peak_bytes(t: &Transform, channels: usize, w: usize, h: usize) -> (u64, u64) {
+    let (mut c, mut w, mut h) = (channels, w, h);
+    let mut peak = GpuTensor::bytes_for(c, h, w);
+    let mut largest = peak;
+    for l in &t.layers {
+        let (nw, nh) = (output_len(l, w), output_len(l, h));
+        let nc = l.out_channels();
+        let out = GpuTensor::bytes_for(nc, nh, nw);
+        peak = peak.max(GpuTensor::bytes_for(c, h, w) + out);
+        largest = largest.max(out);
+        (c, w, h) = (nc, nw, nh);
+    }
+    (peak, largest)
+}
+
+/// Splits `[0, n)` into spans of at most `tile`.
+pub fn spans(n: usize, tile: usize) -> Vec<Span> {
+    (0..n.div_ceil(tile.max(1)))
+        .map(|i| (i * tile, ((i + 1) * tile).min(n)))
+        .collect()
+}
