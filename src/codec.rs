@@ -172,6 +172,10 @@ fn quality_q8(q: f32, levels: usize) -> Result<u16> {
     Ok((q * 256.0).round() as u16)
 }
 
+/// Receives a tile's output tensor, the global output rectangle it covers, and where that
+/// rectangle starts inside the tensor.
+type TileSink<'a> = dyn FnMut(&GpuTensor, Rect, (usize, usize)) -> Result<()> + 'a;
+
 /// A coded picture.
 #[derive(Clone, Debug)]
 pub struct Encoded {
@@ -407,7 +411,7 @@ impl Codec {
         out_limit: (usize, usize),
         extra_per_pixel: u64,
         input: &mut dyn FnMut(Rect) -> Result<GpuTensor>,
-        sink: &mut dyn FnMut(&GpuTensor, Rect, (usize, usize)) -> Result<()>,
+        sink: &mut TileSink<'_>,
     ) -> Result<usize> {
         let side = self.tile_side(t, in_c, in_size, extra_per_pixel)?;
         let mut tiles = 0;
