@@ -658,6 +658,153 @@ impl Codec {
         })
     }
 
+    /// Decodes a `.vaec` file straight into a new `Rgba8Unorm` texture on the codec's device
+    /// (usable as `TEXTURE_BINDING`, `COPY_SRC`, `COPY_DST`): the pixels never leave the GPU.
+    pub fn decode_to_texture(&self, bytes: &[u8]) -> Result<wgpu::Texture> {
+        let (em, gpu_hyper) = self.entropy()?;
+        let (header, shape, y) =
+            decode_latents(&self.model, em, bytes, &self.limits, |z, h, w| {
+                gpu_hyper.run(&self.ctx, z, h, w)
+            })?;
+        let (_, inv_gain) = self.model.gains_for_quality(header.quality())?;
+        let (width, height) = (header.width as usize, header.height as usize);
+        let y_hat = Tensor::from_data(
+            shape.m,
+            shape.yh,
+            shape.yw,
+            y.iter().map(|v| *v as f32).collect(),
+        );
+        let y = reference::scale(&y_hat, &inv_gain);
+        // texture copies need rows 256-byte aligned
+        let pitch = (width * 4).next_multiple_of(wgpu::COPY_BYTES_PER_ROW_ALIGNMENT as usize) / 4;
+        let pixels = self
+            .ctx
+            .storage_buffer("decoded rgba8", (pitch * height * 4) as u64)?;
+        self.run_tiled(
+            &self.model.g_s,
+            &self.net.g_s,
+            self.model.m,
+            (y.width, y.height),
+            (width, height),
+            0, // the picture buffer is already allocated, and counted
+            &mut |r| {
+                self.ctx
+                    .upload_tensor(&y.crop(r.x.0, r.y.0, r.width(), r.height()))
+            },
+            &mut |t, r, off| {
+                let mut encoder = self.ctx.encoder("tile to texture buffer");
+                self.ctx.kernels().tensor_to_rgba8(
+                    &self.ctx,
+                    &mut encoder,
+                    t,
+                    off,
+                    r.width(),
+                    r.height(),
+                    &pixels.buffer,
+                    (r.x.0, r.y.0, pitch),
+                )?;
+                self.ctx.submit(encoder);
+                Ok(())
+            },
+        )?;
+        let size = wgpu::Extent3d {
+            width: width as u32,
+            height: height as u32,
+            depth_or_array_layers: 1,
+        };
+        let limit = self.ctx.limits().max_texture_dimension_2d;
+        if size.width > limit || size.height > limit {
+            return Err(Error::Limit {
+                what: "texture side",
+                value: size.width.max(size.height) as u64,
+                limit: limit as u64,
+            });
+        }
+        let texture = self.ctx.device.create_texture(&wgpu::TextureDescriptor {
+            label: Some("vaec decoded picture"),
+            size,
+            mip_level_count: 1,
+            sample_count: 1,
+            dimension: wgpu::TextureDimension::D2,
+            format: wgpu::TextureFormat::Rgba8Unorm,
+            usage: wgpu::TextureUsages::TEXTURE_BINDING
+                | wgpu::TextureUsages::COPY_SRC
+                | wgpu::TextureUsages::COPY_DST,
+            view_formats: &[],
+        });
+        let mut encoder = self.ctx.encoder("buffer to texture");
+        encoder.copy_buffer_to_texture(
+            wgpu::TexelCopyBufferInfo {
+                buffer: &pixels.buffer,
+                layout: wgpu::TexelCopyBufferLayout {
+                    offset: 0,
+                    bytes_per_row: Some((pitch * 4) as u32),
+                    rows_per_image: Some(height as u32),
+                },
+            },
+            texture.as_image_copy(),
+            size,
+        );
+        self.ctx.submit(encoder);
+        Ok(texture)
+    }
+
+    /// Encodes an application's `Rgba8Unorm` (or `Rgba8UnormSrgb`) texture, which needs `COPY_SRC`
+    /// usage. The pixels are read back once: entropy coding runs on the CPU anyway.
+    pub fn encode_texture(&self, texture: &wgpu::Texture, quality: f32) -> Result<Encoded> {
+        let format = texture.format();
+        if !matches!(
+            format,
+            wgpu::TextureFormat::Rgba8Unorm | wgpu::TextureFormat::Rgba8UnormSrgb
+        ) {
+            return Err(Error::InvalidArgument(format!(
+                "texture format {format:?}; encode_texture reads Rgba8Unorm"
+            )));
+        }
+        if !texture.usage().contains(wgpu::TextureUsages::COPY_SRC) {
+            return Err(Error::InvalidArgument(
+                "the texture needs COPY_SRC usage".into(),
+            ));
+        }
+        let (width, height) = (texture.width() as usize, texture.height() as usize);
+        check_size(width, height)?;
+        self.limits.check(width as u64, height as u64)?;
+        let pitch = (width * 4).next_multiple_of(wgpu::COPY_BYTES_PER_ROW_ALIGNMENT as usize);
+        let staging = self
+            .ctx
+            .storage_buffer("texture readback", (pitch * height) as u64)?;
+        let mut encoder = self.ctx.encoder("texture to buffer");
+        encoder.copy_texture_to_buffer(
+            texture.as_image_copy(),
+            wgpu::TexelCopyBufferInfo {
+                buffer: &staging.buffer,
+                layout: wgpu::TexelCopyBufferLayout {
+                    offset: 0,
+                    bytes_per_row: Some(pitch as u32),
+                    rows_per_image: Some(height as u32),
+                },
+            },
+            texture.size(),
+        );
+        self.ctx.submit(encoder);
+        let bytes = self
+            .ctx
+            .read_buffer(&staging.buffer, (pitch * height) as u64)?;
+        drop(staging);
+        let mut rgba = Vec::with_capacity(width * height * 4);
+        for row in bytes.chunks_exact(pitch) {
+            rgba.extend_from_slice(&row[..width * 4]);
+        }
+        self.encode(
+            &Image {
+                width,
+                height,
+                rgba,
+            },
+            quality,
+        )
+    }
+
     /// The transform chain without entropy coding: g_a, gain and rounding at `quality`, g_s.
     pub fn reconstruct(&self, image: &Image, quality: f32) -> Result<Image> {
         let (gain, inv_gain) = self.model.gains_for_quality(quality)?;

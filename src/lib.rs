@@ -32,3 +32,5 @@ pub use error::{Error, Result};
 pub use gpu::{Backend, GpuContext, GpuTensor};
 pub use model::Model;
 pub use tensor::Tensor;
+/// The wgpu this crate is built on: embedders use it to create the device they hand in.
+pub use wgpu;

@@ -165,3 +165,46 @@ fn zero_size_images_are_refused() {
     assert!(matches!(Image::from_rgb8(0, 5, &[]), Err(Error::Image(_))));
     assert!(matches!(Image::from_rgb8(5, 0, &[]), Err(Error::Image(_))));
 }
+
+#[test]
+fn texture_in_and_out_match_the_byte_paths() {
+    let codec = codec();
+    let img = photo(100, 75);
+    let device = codec.context().device();
+    let texture = device.create_texture(&wgpu::TextureDescriptor {
+        label: None,
+        size: wgpu::Extent3d {
+            width: 100,
+            height: 75,
+            depth_or_array_layers: 1,
+        },
+        mip_level_count: 1,
+        sample_count: 1,
+        dimension: wgpu::TextureDimension::D2,
+        format: wgpu::TextureFormat::Rgba8Unorm,
+        usage: wgpu::TextureUsages::COPY_SRC | wgpu::TextureUsages::COPY_DST,
+        view_formats: &[],
+    });
+    codec.context().queue().write_texture(
+        texture.as_image_copy(),
+        &img.rgba,
+        wgpu::TexelCopyBufferLayout {
+            offset: 0,
+            bytes_per_row: Some(400),
+            rows_per_image: Some(75),
+        },
+        texture.size(),
+    );
+    let from_texture = codec.encode_texture(&texture, 3.0).unwrap();
+    let from_bytes = codec.encode(&img, 3.0).unwrap();
+    assert_eq!(from_texture.bytes, from_bytes.bytes);
+
+    let decoded = codec.decode_to_texture(&from_bytes.bytes).unwrap();
+    assert_eq!((decoded.width(), decoded.height()), (100, 75));
+    // read it back through encode_texture's path: re-encoding gives the file of the decoded pixels
+    let cpu = codec.decode(&from_bytes.bytes).unwrap();
+    assert_eq!(
+        codec.encode_texture(&decoded, 3.0).unwrap().bytes,
+        codec.encode(&cpu, 3.0).unwrap().bytes
+    );
+}

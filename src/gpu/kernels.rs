@@ -129,7 +129,10 @@ struct ImageParams {
     tensor_h: u32,
     src_x: u32,
     src_y: u32,
-    _pad: [u32; 2],
+    dst_x: u32,
+    dst_y: u32,
+    dst_pitch: u32,
+    _pad: [u32; 3],
 }
 
 /// Parameters of hyper_int.wgsl.
@@ -378,7 +381,8 @@ impl Kernels {
         )
     }
 
-    /// Records the `img_w` x `img_h` region at `(src_x, src_y)` of a 3-channel tensor to RGBA8.
+    /// Records the `img_w` x `img_h` region at `(src_x, src_y)` of a 3-channel tensor to RGBA8
+    /// pixels at `dst` = (x, y, row pitch in pixels) of `rgba`.
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn tensor_to_rgba8(
         &self,
@@ -389,6 +393,7 @@ impl Kernels {
         img_w: usize,
         img_h: usize,
         rgba: &wgpu::Buffer,
+        dst: (usize, usize, usize),
     ) -> Result<()> {
         if src_x + img_w > input.width || src_y + img_h > input.height {
             return Err(Error::InvalidArgument(format!(
@@ -403,7 +408,10 @@ impl Kernels {
             tensor_h: input.height as u32,
             src_x: src_x as u32,
             src_y: src_y as u32,
-            _pad: [0; 2],
+            dst_x: dst.0 as u32,
+            dst_y: dst.1 as u32,
+            dst_pitch: dst.2 as u32,
+            _pad: [0; 3],
         };
         dispatch(
             ctx,

@@ -352,6 +352,7 @@ impl GpuContext {
             img_w,
             img_h,
             &pixels.buffer,
+            (0, 0, img_w),
         )?;
         self.submit(encoder);
         self.read_buffer(&pixels.buffer, bytes)
