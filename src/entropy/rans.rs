@@ -11,11 +11,17 @@ const RANS_L: u64 = 1 << 31;
 /// An escaped value needs at most this many bypass chunks (32 bits); more means a corrupt stream.
 const MAX_BYPASS_CHUNKS: u32 = 32 / BYPASS_BITS;
 
+/// Bits of the decoder's slot -> symbol lookup (a coarse index into each CDF).
+const LUT_BITS: u32 = 10;
+
 /// A set of CDF tables, each `[0, ..., 65536]` strictly increasing, the last symbol the escape.
 #[derive(Clone, Debug)]
 pub struct CdfTables {
     cdfs: Vec<Vec<u32>>,
     offsets: Vec<i32>,
+    /// Per table: for each of 2^LUT_BITS slot buckets, the symbol holding the bucket's first slot;
+    /// the decoder starts there and steps forward (usually zero or one step) instead of searching.
+    luts: Vec<Vec<u16>>,
 }
 
 /// A stream that cannot be decoded.
@@ -47,11 +53,27 @@ impl CdfTables {
         assert_eq!(cdfs.len(), offsets.len(), "one offset per table");
         for c in &cdfs {
             assert!(
-                c.len() >= 2 && c[0] == 0 && c[c.len() - 1] == 1 << PRECISION,
+                c.len() >= 2 && c[0] == 0 && c[c.len() - 1] == 1 << PRECISION && c.len() <= 1 << 16,
                 "invalid CDF"
             );
         }
-        CdfTables { cdfs, offsets }
+        let luts = cdfs
+            .iter()
+            .map(|cdf| {
+                let shift = PRECISION - LUT_BITS;
+                let mut s = 0usize;
+                (0..1u32 << LUT_BITS)
+                    .map(|b| {
+                        let slot = b << shift;
+                        while cdf[s + 1] <= slot {
+                            s += 1;
+                        }
+                        s as u16
+                    })
+                    .collect()
+            })
+            .collect();
+        CdfTables { cdfs, offsets, luts }
     }
 
     /// Number of tables.
@@ -232,8 +254,11 @@ pub fn decode_symbols(
     for &idx in indexes {
         let (cdf, offset) = tables.table(idx as usize)?;
         let slot = (d.x & mask) as u32;
-        // the symbol s with cdf[s] <= slot < cdf[s + 1]
-        let s = cdf.partition_point(|&c| c <= slot) - 1;
+        // the symbol s with cdf[s] <= slot < cdf[s + 1]: start from the coarse lookup
+        let mut s = tables.luts[idx as usize][(slot >> (PRECISION - LUT_BITS)) as usize] as usize;
+        while cdf[s + 1] <= slot {
+            s += 1;
+        }
         d.advance(cdf[s], cdf[s + 1] - cdf[s], PRECISION)?;
         let max_value = cdf.len() - 2;
         let value = if s == max_value {
