@@ -15,6 +15,7 @@
 //! - [`codec`]: image in, latents, image out.
 #![deny(missing_docs)]
 
+pub mod bench;
 pub mod codec;
 pub mod entropy;
 pub mod error;

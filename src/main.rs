@@ -100,6 +100,23 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Time every stage (each layer, entropy coding, transfers) on one picture
+    Bench {
+        /// Picture to use; default: a synthetic picture of --size
+        image: Option<PathBuf>,
+        /// Size of the synthetic picture, WxH
+        #[arg(long, default_value = "768x512")]
+        size: String,
+        /// Quality level
+        #[arg(short, long, default_value_t = 4.0)]
+        quality: f32,
+        /// Measured iterations after one warm-up (the median is reported)
+        #[arg(short, long, default_value_t = 3)]
+        iterations: usize,
+        /// Print JSON instead of a table
+        #[arg(long)]
+        json: bool,
+    },
     /// Run g_a, rounding and g_s on an image without entropy coding (checks the engine)
     Reconstruct {
         /// Input image
@@ -220,6 +237,20 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let codec = open_codec(&cli, load_model(&cli)?)?;
             eval(&codec, dir, quality, *json)
         }
+        Command::Bench { image, size, quality, iterations, json } => {
+            let codec = open_codec(&cli, load_model(&cli)?)?;
+            let picture = match image {
+                Some(p) => read_image(p)?,
+                None => synthetic_picture(size)?,
+            };
+            let report = vaec_gpu::bench::run(&codec, &picture, *quality, (*iterations).max(1))?;
+            if *json {
+                println!("{}", report.json());
+            } else {
+                print!("{}", report.table());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Reconstruct {
             input,
             output,
@@ -249,6 +280,29 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// A smooth synthetic picture of `WxH` with some texture (for benchmarks without an input).
+fn synthetic_picture(size: &str) -> Result<Image> {
+    let bad = || Error::InvalidArgument(format!("--size {size:?}: expected WxH, e.g. 768x512"));
+    let (w, h) = size.split_once(['x', 'X']).ok_or_else(bad)?;
+    let (w, h): (usize, usize) = (w.trim().parse().map_err(|_| bad())?, h.trim().parse().map_err(|_| bad())?);
+    limits_default_check(w, h)?;
+    let mut rgb = Vec::with_capacity(w * h * 3);
+    for y in 0..h {
+        for x in 0..w {
+            let (fx, fy) = (x as f32 / w as f32, y as f32 / h as f32);
+            let t = ((x * 7 + y * 13) % 17) as f32;
+            rgb.push((255.0 * fx) as u8);
+            rgb.push((255.0 * fy) as u8);
+            rgb.push((128.0 + 100.0 * (fx * 20.0).sin() * (fy * 15.0).cos() + t) as u8);
+        }
+    }
+    Image::from_rgb8(w, h, &rgb)
+}
+
+fn limits_default_check(w: usize, h: usize) -> Result<()> {
+    Limits::default().check(w as u64, h as u64)
 }
 
 fn exit_code(failed: usize) -> ExitCode {
