@@ -2,7 +2,8 @@
 // f32 tensor the transforms use (one vec4 plane, lane 3 zero).
 //   rgba8_to_tensor: values / 255, replicate-padded from img_w x img_h to the tensor's w x h
 //   tensor_to_rgba8: clamp to [0, 1], round(v * 255) (exactly what pack4x8unorm does), alpha 255,
-//                    the img_w x img_h region starting at (src_x, src_y) of the tensor
+//                    the img_w x img_h region starting at (src_x, src_y) of the tensor, written
+//                    at (dst_x, dst_y) of an output whose rows are dst_pitch pixels apart
 // Each entry point uses its own bindings, so the automatic layouts do not clash.
 
 struct Params {
@@ -10,11 +11,17 @@ struct Params {
     img_h: u32,
     tensor_w: u32,
     tensor_h: u32,
-    // tensor_to_rgba8: where the copied region starts in the tensor (tiles keep a halo)
+    // tensor_to_rgba8: where the copied region starts in the tensor (tiles keep a halo) ...
     src_x: u32,
     src_y: u32,
+    // ... and where it goes in the output: pixel (x, y) of the region is written at
+    // (dst_y + y) * dst_pitch + dst_x + x, so tiles can land in one picture or texture buffer
+    dst_x: u32,
+    dst_y: u32,
+    dst_pitch: u32,
     _pad0: u32,
     _pad1: u32,
+    _pad2: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -40,5 +47,5 @@ fn tensor_to_rgba8(@builtin(global_invocation_id) gid: vec3<u32>) {
         return;
     }
     let v = tensor_in[(gid.y + p.src_y) * p.tensor_w + gid.x + p.src_x];
-    rgba_out[gid.y * p.img_w + gid.x] = pack4x8unorm(vec4<f32>(v.xyz, 1.0));
+    rgba_out[(gid.y + p.dst_y) * p.dst_pitch + gid.x + p.dst_x] = pack4x8unorm(vec4<f32>(v.xyz, 1.0));
 }
