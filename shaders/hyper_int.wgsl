@@ -1,10 +1,12 @@
 // The integer hyper-synthesis: every operation is exact i32 arithmetic, so every GPU (and the
 // Rust twin in src/hyper.rs) computes the same scale indices bit for bit. No float is involved.
 //
-// int_conv: convolution or transposed convolution on plain CHW i32 tensors, weights in PyTorch's
-// layout ([out, in, k, k], or [in, out, k, k] transposed), i32 bias at the accumulator's scale,
-// then a rounding right shift per output channel and a ReLU clamped to [0, act_max]. The weight
-// file is checked on loading so that no accumulation can overflow.
+// int_conv: convolution or transposed convolution on plain CHW i32 tensors. Each invocation
+// computes four output channels of one pixel as a vec4<i32>: weights are repacked by the host as
+// [out / 4][in][ky][kx] x 4 lanes (lane = out % 4, zero beyond the layer's channels), so every input
+// value loaded serves four outputs. i32 bias at the accumulator's scale, then a rounding right shift
+// per output channel and a ReLU clamped to [0, act_max]. The weight file is checked on loading so
+// that no accumulation can overflow.
 //
 // scale_index: the scale-table index of each element: how many thresholds it exceeds.
 
@@ -29,9 +31,9 @@ struct Params {
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> src: array<i32>;
-@group(0) @binding(2) var<storage, read> weights: array<i32>;
-@group(0) @binding(3) var<storage, read> bias: array<i32>;
-@group(0) @binding(4) var<storage, read> shift: array<u32>;
+@group(0) @binding(2) var<storage, read> weights: array<vec4<i32>>;
+@group(0) @binding(3) var<storage, read> bias: array<vec4<i32>>;
+@group(0) @binding(4) var<storage, read> shift: array<vec4<u32>>;
 @group(0) @binding(5) var<storage, read_write> dst: array<i32>;
 @group(0) @binding(6) var<storage, read> thresholds: array<i32>;
 @group(0) @binding(7) var<storage, read_write> indexes: array<u32>;
@@ -59,18 +61,14 @@ fn source_index(o: u32, k: u32, size: u32) -> i32 {
 fn int_conv(@builtin(global_invocation_id) gid: vec3<u32>) {
     let ox = gid.x;
     let oy = gid.y;
-    let o = gid.z;
-    if (ox >= p.out_w || oy >= p.out_h || o >= p.out_c) {
+    let o4 = gid.z;
+    if (ox >= p.out_w || oy >= p.out_h || o4 * 4u >= p.out_c) {
         return;
     }
     let k = p.ksize;
+    let taps = k * k;
     let plane = p.in_h * p.in_w;
-    // weight index steps by one input channel
-    var w_step = k * k;
-    if (p.transposed != 0u) {
-        w_step = p.out_c * k * k;
-    }
-    var acc = bias[o];
+    var acc = bias[o4];
     // taps outside, channels inside: the index arithmetic runs once per tap, not per multiply
     for (var ky = 0u; ky < k; ky++) {
         let iy = source_index(oy, ky, p.in_h);
@@ -82,23 +80,24 @@ fn int_conv(@builtin(global_invocation_id) gid: vec3<u32>) {
             if (ix < 0) {
                 continue;
             }
-            var wi: u32;
-            if (p.transposed != 0u) {
-                wi = (o * k + ky) * k + kx;
-            } else {
-                wi = ((o * p.in_c) * k + ky) * k + kx;
-            }
+            var wi = o4 * p.in_c * taps + ky * k + kx;
             var si = u32(iy) * p.in_w + u32(ix);
             for (var i = 0u; i < p.in_c; i++) {
                 acc += weights[wi] * src[si];
-                wi += w_step;
+                wi += taps;
                 si += plane;
             }
         }
     }
-    let s = shift[o];
-    let rounded = (acc + ((1 << s) >> 1u)) >> s;
-    dst[(o * p.out_h + oy) * p.out_w + ox] = clamp(rounded, 0, p.act_max);
+    let s = shift[o4];
+    let rounded = (acc + vec4<i32>((vec4<u32>(1u) << s) >> vec4<u32>(1u))) >> s;
+    let y = clamp(rounded, vec4<i32>(0), vec4<i32>(p.act_max));
+    for (var lane = 0u; lane < 4u; lane++) {
+        let o = o4 * 4u + lane;
+        if (o < p.out_c) {
+            dst[(o * p.out_h + oy) * p.out_w + ox] = y[lane];
+        }
+    }
 }
 
 @compute @workgroup_size(64, 1, 1)

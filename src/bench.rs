@@ -110,7 +110,10 @@ fn time_transform(
             });
             samples.push(Vec::new());
         }
-        let k = stages.iter().position(|s| s.name == layer_label(t, i).0).expect("stage");
+        let k = stages
+            .iter()
+            .position(|s| s.name == layer_label(t, i).0)
+            .expect("stage");
         samples[k].push(secs);
         current = Some(out);
     }
@@ -132,32 +135,46 @@ pub fn run(codec: &Codec, image: &Image, quality: f32, iterations: usize) -> Res
             image.width, image.height
         )));
     }
-    let int = model
-        .int_h_s
+    let int = model.int_h_s.as_ref().ok_or_else(|| {
+        Error::weights(
+            "h_s_int.thresholds",
+            "missing: bench needs a complete model",
+        )
+    })?;
+    let g = model
+        .gaussian
         .as_ref()
-        .ok_or_else(|| Error::weights("h_s_int.thresholds", "missing: bench needs a complete model"))?;
-    let g = model.gaussian.as_ref().ok_or_else(|| Error::weights("gaussian_conditional._quantized_cdf", "missing"))?;
+        .ok_or_else(|| Error::weights("gaussian_conditional._quantized_cdf", "missing"))?;
     let y_tables = CdfTables::new(g.cdfs.clone(), g.offsets.clone());
     let gpu_int = GpuIntHyper::new(ctx, int)?;
 
     let mut stages: Vec<Stage> = Vec::new();
     let mut samples: Vec<Vec<f64>> = Vec::new();
-    let named = |stages: &mut Vec<Stage>, samples: &mut Vec<Vec<f64>>, name: &str, secs: f64, macs: u64| {
-        match stages.iter().position(|s| s.name == name) {
-            Some(k) => samples[k].push(secs),
-            None => {
-                stages.push(Stage { name: name.into(), seconds: 0.0, macs });
-                samples.push(vec![secs]);
+    let named =
+        |stages: &mut Vec<Stage>, samples: &mut Vec<Vec<f64>>, name: &str, secs: f64, macs: u64| {
+            match stages.iter().position(|s| s.name == name) {
+                Some(k) => samples[k].push(secs),
+                None => {
+                    stages.push(Stage {
+                        name: name.into(),
+                        seconds: 0.0,
+                        macs,
+                    });
+                    samples.push(vec![secs]);
+                }
             }
-        }
-    };
+        };
     let (mut enc_s, mut dec_s) = (Vec::new(), Vec::new());
     let mut bytes = 0;
     let mut peak = 0;
     for it in 0..=iterations {
         let record = it > 0;
         let (mut st, mut sa) = (Vec::new(), Vec::new());
-        let (stages_now, samples_now) = if record { (&mut stages, &mut samples) } else { (&mut st, &mut sa) };
+        let (stages_now, samples_now) = if record {
+            (&mut stages, &mut samples)
+        } else {
+            (&mut st, &mut sa)
+        };
         let first = stages_now.is_empty();
 
         let t0 = Instant::now();
@@ -165,19 +182,56 @@ pub fn run(codec: &Codec, image: &Image, quality: f32, iterations: usize) -> Res
         ctx.wait()?;
         let up = t0.elapsed().as_secs_f64();
         named(stages_now, samples_now, "upload + rgba8_to_tensor", up, 0);
-        let y_gpu = time_transform(codec, &model.g_a, &net.g_a, &x, samples_now, stages_now, first)?;
+        let y_gpu = time_transform(
+            codec,
+            &model.g_a,
+            &net.g_a,
+            &x,
+            samples_now,
+            stages_now,
+            first,
+        )?;
         let t0 = Instant::now();
         let y = ctx.download_tensor(&y_gpu)?;
-        named(stages_now, samples_now, "readback y", t0.elapsed().as_secs_f64(), 0);
+        named(
+            stages_now,
+            samples_now,
+            "readback y",
+            t0.elapsed().as_secs_f64(),
+            0,
+        );
         let y_gained = reference::scale(&y, &gain);
         let y_up = ctx.upload_tensor(&y_gained)?;
-        let z_gpu = time_transform(codec, &model.h_a, &net.h_a, &y_up, samples_now, stages_now, first)?;
+        let z_gpu = time_transform(
+            codec,
+            &model.h_a,
+            &net.h_a,
+            &y_up,
+            samples_now,
+            stages_now,
+            first,
+        )?;
         let t0 = Instant::now();
         let z = ctx.download_tensor(&z_gpu)?;
-        named(stages_now, samples_now, "readback z", t0.elapsed().as_secs_f64(), 0);
-        let medians = &model.factorized.as_ref().ok_or_else(|| Error::weights("entropy_bottleneck._medians", "missing"))?.medians;
+        named(
+            stages_now,
+            samples_now,
+            "readback z",
+            t0.elapsed().as_secs_f64(),
+            0,
+        );
+        let medians = &model
+            .factorized
+            .as_ref()
+            .ok_or_else(|| Error::weights("entropy_bottleneck._medians", "missing"))?
+            .medians;
         let zplane = z.height * z.width;
-        let z_sym: Vec<i32> = z.data.iter().enumerate().map(|(i, v)| (v - medians[i / zplane]).round_ties_even() as i32).collect();
+        let z_sym: Vec<i32> = z
+            .data
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (v - medians[i / zplane]).round_ties_even() as i32)
+            .collect();
         let t0 = Instant::now();
         let indexes = gpu_int.run(ctx, &z_sym, z.height, z.width)?;
         let hs_macs: u64 = {
@@ -186,27 +240,74 @@ pub fn run(codec: &Codec, image: &Image, quality: f32, iterations: usize) -> Res
                 .iter()
                 .map(|l| {
                     let (oh, ow) = l.output_size(h, w);
-                    let taps = if l.transposed { (l.kernel * l.kernel).div_ceil(l.stride * l.stride) } else { l.kernel * l.kernel };
+                    let taps = if l.transposed {
+                        (l.kernel * l.kernel).div_ceil(l.stride * l.stride)
+                    } else {
+                        l.kernel * l.kernel
+                    };
                     (h, w) = (oh, ow);
                     (taps * l.in_channels * l.out_channels * oh * ow) as u64
                 })
                 .sum()
         };
-        named(stages_now, samples_now, "h_s integer (3 layers + indexes, incl. readback)", t0.elapsed().as_secs_f64(), hs_macs);
-        let y_sym: Vec<i32> = y_gained.data.iter().map(|v| v.round_ties_even() as i32).collect();
+        named(
+            stages_now,
+            samples_now,
+            "h_s integer (3 layers + indexes, incl. readback)",
+            t0.elapsed().as_secs_f64(),
+            hs_macs,
+        );
+        let y_sym: Vec<i32> = y_gained
+            .data
+            .iter()
+            .map(|v| v.round_ties_even() as i32)
+            .collect();
         let t0 = Instant::now();
-        let coded = entropy::encode_symbols(&y_sym, &indexes, &y_tables).map_err(|e| Error::Image(e.to_string()))?;
-        named(stages_now, samples_now, "entropy encode y (1 thread)", t0.elapsed().as_secs_f64(), 0);
+        let coded = entropy::encode_symbols(&y_sym, &indexes, &y_tables)
+            .map_err(|e| Error::Image(e.to_string()))?;
+        named(
+            stages_now,
+            samples_now,
+            "entropy encode y (1 thread)",
+            t0.elapsed().as_secs_f64(),
+            0,
+        );
         let t0 = Instant::now();
-        let decoded = entropy::decode_symbols(&coded, &indexes, &y_tables).map_err(|e| Error::Format(e.to_string()))?;
-        named(stages_now, samples_now, "entropy decode y (1 thread)", t0.elapsed().as_secs_f64(), 0);
+        let decoded = entropy::decode_symbols(&coded, &indexes, &y_tables)
+            .map_err(|e| Error::Format(e.to_string()))?;
+        named(
+            stages_now,
+            samples_now,
+            "entropy decode y (1 thread)",
+            t0.elapsed().as_secs_f64(),
+            0,
+        );
         debug_assert_eq!(decoded, y_sym);
-        let y_hat = Tensor::from_data(y.channels, y.height, y.width, decoded.iter().map(|v| *v as f32).collect());
+        let y_hat = Tensor::from_data(
+            y.channels,
+            y.height,
+            y.width,
+            decoded.iter().map(|v| *v as f32).collect(),
+        );
         let y_in = ctx.upload_tensor(&reference::scale(&y_hat, &inv_gain))?;
-        let x_hat = time_transform(codec, &model.g_s, &net.g_s, &y_in, samples_now, stages_now, first)?;
+        let x_hat = time_transform(
+            codec,
+            &model.g_s,
+            &net.g_s,
+            &y_in,
+            samples_now,
+            stages_now,
+            first,
+        )?;
         let t0 = Instant::now();
         let _rgba = ctx.tensor_to_rgba8(&x_hat, image.width, image.height)?;
-        named(stages_now, samples_now, "tensor_to_rgba8 + readback", t0.elapsed().as_secs_f64(), 0);
+        named(
+            stages_now,
+            samples_now,
+            "tensor_to_rgba8 + readback",
+            t0.elapsed().as_secs_f64(),
+            0,
+        );
 
         ctx.reset_peak_memory();
         let t0 = Instant::now();
@@ -248,7 +349,11 @@ impl Report {
             self.adapter, self.timing, self.width, self.height, self.iterations, "stage", "ms", "GMAC", "GFLOP/s", "share"
         );
         for s in &self.stages {
-            let gflops = if s.macs > 0 { format!("{:.2}", 2.0 * s.macs as f64 / s.seconds / 1e9) } else { "-".into() };
+            let gflops = if s.macs > 0 {
+                format!("{:.2}", 2.0 * s.macs as f64 / s.seconds / 1e9)
+            } else {
+                "-".into()
+            };
             out += &format!(
                 "{:<52} {:>10.2} {:>10.3} {:>9} {:>6.1}%\n",
                 s.name,
@@ -277,7 +382,14 @@ impl Report {
         let stages: Vec<String> = self
             .stages
             .iter()
-            .map(|s| format!("{{\"name\":\"{}\",\"seconds\":{:.6},\"macs\":{}}}", esc(&s.name), s.seconds, s.macs))
+            .map(|s| {
+                format!(
+                    "{{\"name\":\"{}\",\"seconds\":{:.6},\"macs\":{}}}",
+                    esc(&s.name),
+                    s.seconds,
+                    s.macs
+                )
+            })
             .collect();
         format!(
             "{{\"adapter\":\"{}\",\"timing\":\"{}\",\"width\":{},\"height\":{},\"iterations\":{},\"encode_seconds\":{:.6},\"decode_seconds\":{:.6},\"bytes\":{},\"peak_gpu_bytes\":{},\"stages\":[{}]}}",

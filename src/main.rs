@@ -237,7 +237,13 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let codec = open_codec(&cli, load_model(&cli)?)?;
             eval(&codec, dir, quality, *json)
         }
-        Command::Bench { image, size, quality, iterations, json } => {
+        Command::Bench {
+            image,
+            size,
+            quality,
+            iterations,
+            json,
+        } => {
             let codec = open_codec(&cli, load_model(&cli)?)?;
             let picture = match image {
                 Some(p) => read_image(p)?,
@@ -286,7 +292,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
 fn synthetic_picture(size: &str) -> Result<Image> {
     let bad = || Error::InvalidArgument(format!("--size {size:?}: expected WxH, e.g. 768x512"));
     let (w, h) = size.split_once(['x', 'X']).ok_or_else(bad)?;
-    let (w, h): (usize, usize) = (w.trim().parse().map_err(|_| bad())?, h.trim().parse().map_err(|_| bad())?);
+    let (w, h): (usize, usize) = (
+        w.trim().parse().map_err(|_| bad())?,
+        h.trim().parse().map_err(|_| bad())?,
+    );
     limits_default_check(w, h)?;
     let mut rgb = Vec::with_capacity(w * h * 3);
     for y in 0..h {

@@ -73,7 +73,11 @@ impl CdfTables {
                     .collect()
             })
             .collect();
-        CdfTables { cdfs, offsets, luts }
+        CdfTables {
+            cdfs,
+            offsets,
+            luts,
+        }
     }
 
     /// Number of tables.

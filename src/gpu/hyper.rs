@@ -3,7 +3,39 @@
 use super::kernels::IntConvBuffers;
 use super::{GpuBuffer, GpuContext};
 use crate::error::Result;
-use crate::hyper::IntHyperSynthesis;
+use crate::hyper::{IntConv, IntHyperSynthesis};
+
+/// Integer weights as hyper_int.wgsl reads them: `[out / 4][in][ky][kx]` x 4 lanes (lane = out % 4),
+/// zero for output channels beyond the layer's.
+pub fn pack_int_weights(l: &IntConv) -> Vec<[i32; 4]> {
+    let k = l.kernel;
+    let mut out = Vec::with_capacity(l.out_channels.div_ceil(4) * l.in_channels * k * k);
+    for o4 in 0..l.out_channels.div_ceil(4) {
+        for i in 0..l.in_channels {
+            for ky in 0..k {
+                for kx in 0..k {
+                    out.push(std::array::from_fn(|lane| {
+                        let o = o4 * 4 + lane;
+                        if o >= l.out_channels {
+                            0
+                        } else if l.transposed {
+                            l.weight[((i * l.out_channels + o) * k + ky) * k + kx]
+                        } else {
+                            l.weight[((o * l.in_channels + i) * k + ky) * k + kx]
+                        }
+                    }));
+                }
+            }
+        }
+    }
+    out
+}
+
+fn pack4<T: Copy>(v: &[T], fill: T) -> Vec<[T; 4]> {
+    v.chunks(4)
+        .map(|c| std::array::from_fn(|i| c.get(i).copied().unwrap_or(fill)))
+        .collect()
+}
 
 /// An [`IntHyperSynthesis`] uploaded to the GPU.
 pub struct GpuIntHyper {
@@ -20,9 +52,9 @@ impl GpuIntHyper {
             .iter()
             .map(|l| {
                 Ok((
-                    ctx.upload("int weights", &l.weight)?,
-                    ctx.upload("int bias", &l.bias)?,
-                    ctx.upload("int shift", &l.shift)?,
+                    ctx.upload("int weights", &pack_int_weights(l))?,
+                    ctx.upload("int bias", &pack4(&l.bias, 0))?,
+                    ctx.upload("int shift", &pack4(&l.shift, 0))?,
                 ))
             })
             .collect::<Result<_>>()?;

@@ -462,7 +462,11 @@ impl Kernels {
                 (4, buffers.shift),
                 (5, output),
             ],
-            (out_w.div_ceil(8), out_h.div_ceil(8), layer.out_channels),
+            (
+                out_w.div_ceil(8),
+                out_h.div_ceil(8),
+                layer.out_channels.div_ceil(4),
+            ),
         )
     }
 
