@@ -498,7 +498,8 @@ def cmd_eval(args):
     from safetensors.torch import load_file
     model, info = load_model(args.weights)
     model.eval().update_tables()
-    int_tensors = {k: v for k, v in load_file(args.weights).items() if k.startswith("h_s_int.")}
+    int_tensors = {} if args.weights.endswith(".pt") else {
+        k: v for k, v in load_file(args.weights).items() if k.startswith("h_s_int.")}
     files = sorted(glob.glob(os.path.join(args.kodak, "*.png")))[: args.limit or None]
     qualities = [float(q) for q in args.quality.split(",")] if args.quality else range(1, len(LAMBDAS) + 1)
     medians = model.entropy_bottleneck.quantiles[:, 0, 1].view(1, -1, 1, 1)
