@@ -20,6 +20,8 @@ pub mod codec;
 pub mod entropy;
 pub mod error;
 pub mod format;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod gpu;
 pub mod hyper;
 pub mod metrics;
