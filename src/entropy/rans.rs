@@ -1,5 +1,7 @@
-//! rANS with a 64-bit state and 32-bit renormalization words (as ryg's rans64, which CompressAI
-//! uses), 16-bit probabilities. Symbols are encoded in reverse, so the decoder reads forwards.
+//! rANS with 64-bit states and 32-bit renormalization words (as ryg's rans64, which CompressAI
+//! uses), 16-bit probabilities, and four interleaved states sharing one word stream: symbol i uses
+//! state i % 4, so the decoder works on four independent dependency chains at once. Symbols are
+//! encoded in reverse, so the decoder reads forwards.
 
 /// Bits of probability precision of the CDF tables.
 pub const PRECISION: u32 = 16;
@@ -8,6 +10,8 @@ const BYPASS_BITS: u32 = 4;
 const BYPASS_MAX: u32 = (1 << BYPASS_BITS) - 1;
 /// Lower bound of the normalized state.
 const RANS_L: u64 = 1 << 31;
+/// Interleaved states per stream.
+pub const LANES: usize = 4;
 /// An escaped value needs at most this many bypass chunks (32 bits); more means a corrupt stream.
 const MAX_BYPASS_CHUNKS: u32 = 32 / BYPASS_BITS;
 
@@ -125,12 +129,13 @@ fn bypass_chunks(raw: u32) -> u32 {
     (32 - raw.leading_zeros()).div_ceil(BYPASS_BITS)
 }
 
-/// One coding operation: `start` and `freq` in `2^bits`.
+/// One coding operation: `start` and `freq` in `2^bits`, on state `lane`.
 #[derive(Clone, Copy)]
 struct Op {
     start: u32,
     freq: u32,
     bits: u32,
+    lane: usize,
 }
 
 /// Encodes `symbols[i]` with table `indexes[i]`. Values outside a table's range are escaped.
@@ -141,13 +146,15 @@ pub fn encode_symbols(
 ) -> Result<Vec<u8>, EntropyError> {
     assert_eq!(symbols.len(), indexes.len(), "one table index per symbol");
     let mut ops = Vec::with_capacity(symbols.len() + symbols.len() / 8);
-    for (&s, &idx) in symbols.iter().zip(indexes) {
+    for (i, (&s, &idx)) in symbols.iter().zip(indexes).enumerate() {
+        let lane = i % LANES;
         let (cdf, offset) = tables.table(idx as usize)?;
         let (v, raw) = to_table_symbol(s, offset, cdf.len())?;
         ops.push(Op {
             start: cdf[v as usize],
             freq: cdf[v as usize + 1] - cdf[v as usize],
             bits: PRECISION,
+            lane,
         });
         if let Some(raw) = raw {
             let n = bypass_chunks(raw);
@@ -157,6 +164,7 @@ pub fn encode_symbols(
                     start: BYPASS_MAX,
                     freq: 1,
                     bits: BYPASS_BITS,
+                    lane,
                 });
                 count -= BYPASS_MAX;
             }
@@ -164,6 +172,7 @@ pub fn encode_symbols(
                 start: count,
                 freq: 1,
                 bits: BYPASS_BITS,
+                lane,
             });
             for j in 0..n {
                 let chunk = (raw >> (BYPASS_BITS * j)) & BYPASS_MAX;
@@ -171,23 +180,28 @@ pub fn encode_symbols(
                     start: chunk,
                     freq: 1,
                     bits: BYPASS_BITS,
+                    lane,
                 });
             }
         }
     }
     // rANS is last-in first-out: encode backwards so that the decoder reads in order.
-    let mut words: Vec<u32> = Vec::with_capacity(ops.len() / 2 + 2);
-    let mut x: u64 = RANS_L;
+    let mut words: Vec<u32> = Vec::with_capacity(ops.len() / 2 + 2 * LANES);
+    let mut states = [RANS_L; LANES];
     for op in ops.iter().rev() {
+        let x = &mut states[op.lane];
         let x_max = ((RANS_L >> op.bits) << 32) * op.freq as u64;
-        if x >= x_max {
-            words.push(x as u32);
-            x >>= 32;
+        if *x >= x_max {
+            words.push(*x as u32);
+            *x >>= 32;
         }
-        x = ((x / op.freq as u64) << op.bits) + (x % op.freq as u64) + op.start as u64;
+        *x = ((*x / op.freq as u64) << op.bits) + (*x % op.freq as u64) + op.start as u64;
     }
-    words.push(x as u32);
-    words.push((x >> 32) as u32);
+    // the decoder reads state 0 first, high word first
+    for x in states.iter().rev() {
+        words.push(*x as u32);
+        words.push((*x >> 32) as u32);
+    }
     let mut out = Vec::with_capacity(words.len() * 4);
     for w in words.iter().rev() {
         out.extend_from_slice(&w.to_le_bytes());
@@ -196,21 +210,27 @@ pub fn encode_symbols(
 }
 
 struct Decoder<'a> {
-    x: u64,
+    x: [u64; LANES],
     data: &'a [u8],
     pos: usize,
 }
 
 impl<'a> Decoder<'a> {
     fn new(data: &'a [u8]) -> Result<Self, EntropyError> {
-        let mut d = Decoder { x: 0, data, pos: 0 };
-        let hi = d.word()? as u64;
-        let lo = d.word()? as u64;
-        d.x = (hi << 32) | lo;
-        if d.x < RANS_L {
-            return Err(EntropyError::Corrupt(
-                "initial state below the normalization bound",
-            ));
+        let mut d = Decoder {
+            x: [0; LANES],
+            data,
+            pos: 0,
+        };
+        for lane in 0..LANES {
+            let hi = d.word()? as u64;
+            let lo = d.word()? as u64;
+            d.x[lane] = (hi << 32) | lo;
+            if d.x[lane] < RANS_L {
+                return Err(EntropyError::Corrupt(
+                    "initial state below the normalization bound",
+                ));
+            }
         }
         Ok(d)
     }
@@ -226,19 +246,27 @@ impl<'a> Decoder<'a> {
     }
 
     #[inline]
-    fn advance(&mut self, start: u32, freq: u32, bits: u32) -> Result<(), EntropyError> {
+    fn advance(
+        &mut self,
+        lane: usize,
+        start: u32,
+        freq: u32,
+        bits: u32,
+    ) -> Result<(), EntropyError> {
         let mask = (1u64 << bits) - 1;
-        self.x = freq as u64 * (self.x >> bits) + (self.x & mask) - start as u64;
-        if self.x < RANS_L {
-            self.x = (self.x << 32) | self.word()? as u64;
+        let x = self.x[lane];
+        let mut x = freq as u64 * (x >> bits) + (x & mask) - start as u64;
+        if x < RANS_L {
+            x = (x << 32) | self.word()? as u64;
         }
+        self.x[lane] = x;
         Ok(())
     }
 
     #[inline]
-    fn get_bypass(&mut self) -> Result<u32, EntropyError> {
-        let v = (self.x & BYPASS_MAX as u64) as u32;
-        self.advance(v, 1, BYPASS_BITS)?;
+    fn get_bypass(&mut self, lane: usize) -> Result<u32, EntropyError> {
+        let v = (self.x[lane] & BYPASS_MAX as u64) as u32;
+        self.advance(lane, v, 1, BYPASS_BITS)?;
         Ok(v)
     }
 }
@@ -255,21 +283,24 @@ pub fn decode_symbols(
     }
     let mut d = Decoder::new(data)?;
     let mask = (1u64 << PRECISION) - 1;
-    for &idx in indexes {
+    for (i, &idx) in indexes.iter().enumerate() {
+        let lane = i % LANES;
         let (cdf, offset) = tables.table(idx as usize)?;
-        let slot = (d.x & mask) as u32;
+        let slot = (d.x[lane] & mask) as u32;
         // the symbol s with cdf[s] <= slot < cdf[s + 1]: start from the coarse lookup
         let mut s = tables.luts[idx as usize][(slot >> (PRECISION - LUT_BITS)) as usize] as usize;
+        // one branch-free step covers almost every case; the loop is for runs of rare symbols
+        s += usize::from(cdf[s + 1] <= slot);
         while cdf[s + 1] <= slot {
             s += 1;
         }
-        d.advance(cdf[s], cdf[s + 1] - cdf[s], PRECISION)?;
+        d.advance(lane, cdf[s], cdf[s + 1] - cdf[s], PRECISION)?;
         let max_value = cdf.len() - 2;
         let value = if s == max_value {
-            let mut n = d.get_bypass()?;
+            let mut n = d.get_bypass(lane)?;
             let mut chunk = n;
             while chunk == BYPASS_MAX {
-                chunk = d.get_bypass()?;
+                chunk = d.get_bypass(lane)?;
                 n += chunk;
                 if n > MAX_BYPASS_CHUNKS {
                     return Err(EntropyError::Corrupt("escaped value longer than 32 bits"));
@@ -280,7 +311,7 @@ pub fn decode_symbols(
             }
             let mut raw: u32 = 0;
             for j in 0..n {
-                raw |= d.get_bypass()? << (BYPASS_BITS * j);
+                raw |= d.get_bypass(lane)? << (BYPASS_BITS * j);
             }
             let raw = raw as i64;
             if raw & 1 == 1 {
@@ -305,7 +336,8 @@ pub fn estimate_bits(
     tables: &CdfTables,
 ) -> Result<f64, EntropyError> {
     let mut bits = 0.0;
-    for (&s, &idx) in symbols.iter().zip(indexes) {
+    for (i, (&s, &idx)) in symbols.iter().zip(indexes).enumerate() {
+        let lane = i % LANES;
         let (cdf, offset) = tables.table(idx as usize)?;
         let (v, raw) = to_table_symbol(s, offset, cdf.len())?;
         let freq = cdf[v as usize + 1] - cdf[v as usize];
