@@ -391,6 +391,8 @@ def cmd_train(args):
         RUNS, LOG = os.path.join(args.workdir, "runs"), os.path.join(args.workdir, "log.csv")
     torch.manual_seed(args.seed)
     random.seed(args.seed)
+    # subnormal floats take a slow path on x86; tiny activations are not worth it
+    torch.set_flush_denormal(True)
     if args.threads:
         torch.set_num_threads(args.threads)
     dev = torch.device("cuda" if torch.cuda.is_available() and not args.cpu else "cpu")
