@@ -219,7 +219,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
             psnr,
         } => {
             let codec = open_codec(&cli, load_model(&cli)?)?;
-            batch(inputs, output.as_deref(), "vaec", *force, |input, out| {
+            let images = [
+                "png", "jpg", "jpeg", "webp", "bmp", "tif", "tiff", "ppm", "pgm", "pnm",
+            ];
+            batch(inputs, output.as_deref(), &images, "vaec", |input, out| {
                 encode_one(&codec, input, out, *quality, *force, *psnr, cli.verbose)
             })
         }
@@ -229,7 +232,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             force,
         } => {
             let codec = open_codec(&cli, load_model(&cli)?)?;
-            batch(inputs, output.as_deref(), "png", *force, |input, out| {
+            batch(inputs, output.as_deref(), &["vaec"], "png", |input, out| {
                 decode_one(&codec, input, out, *force, cli.verbose)
             })
         }
@@ -326,12 +329,13 @@ fn exit_code(failed: usize) -> ExitCode {
 fn batch(
     inputs: &[PathBuf],
     output: Option<&Path>,
+    input_ext: &[&str],
     ext: &str,
-    force: bool,
     mut job: impl FnMut(&Path, &Path) -> Result<()>,
 ) -> Result<ExitCode> {
-    let _ = force;
-    let several = inputs.len() > 1;
+    let had_folder = inputs.iter().any(|p| p.is_dir());
+    let inputs = expand_folders(inputs, input_ext)?;
+    let several = inputs.len() > 1 || had_folder;
     if several && output.is_some_and(|o| o == Path::new("-")) {
         return Err(Error::InvalidArgument(
             "several inputs cannot all go to standard output".into(),
@@ -354,7 +358,7 @@ fn batch(
         bar
     });
     let mut failed = 0;
-    for input in inputs {
+    for input in &inputs {
         let out = match output {
             Some(o) if several => {
                 o.join(default_output(input, ext).file_name().unwrap_or_default())
@@ -385,6 +389,40 @@ fn batch(
         eprintln!("vaec-gpu: {failed} of {} inputs failed", inputs.len());
     }
     Ok(exit_code(failed))
+}
+
+/// Inputs with every folder replaced by its files whose extension is one of `exts`, sorted.
+fn expand_folders(inputs: &[PathBuf], exts: &[&str]) -> Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    for input in inputs {
+        if input.is_dir() {
+            let mut files: Vec<PathBuf> = std::fs::read_dir(input)
+                .map_err(|source| Error::Io {
+                    path: input.clone(),
+                    source,
+                })?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| {
+                    p.is_file()
+                        && p.extension()
+                            .and_then(|e| e.to_str())
+                            .is_some_and(|e| exts.iter().any(|x| x.eq_ignore_ascii_case(e)))
+                })
+                .collect();
+            if files.is_empty() {
+                return Err(Error::InvalidArgument(format!(
+                    "no {} files in {}",
+                    exts.join("/"),
+                    input.display()
+                )));
+            }
+            files.sort();
+            out.extend(files);
+        } else {
+            out.push(input.clone());
+        }
+    }
+    Ok(out)
 }
 
 fn default_output(input: &Path, ext: &str) -> PathBuf {

@@ -336,8 +336,7 @@ pub fn estimate_bits(
     tables: &CdfTables,
 ) -> Result<f64, EntropyError> {
     let mut bits = 0.0;
-    for (i, (&s, &idx)) in symbols.iter().zip(indexes).enumerate() {
-        let lane = i % LANES;
+    for (&s, &idx) in symbols.iter().zip(indexes) {
         let (cdf, offset) = tables.table(idx as usize)?;
         let (v, raw) = to_table_symbol(s, offset, cdf.len())?;
         let freq = cdf[v as usize + 1] - cdf[v as usize];
