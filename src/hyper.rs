@@ -5,6 +5,7 @@
 //! `shaders/hyper_int.wgsl`. The fixed-point format is described in docs/integer-hyper-synthesis.md.
 
 use crate::error::{Error, Result};
+use crate::model::{conv_output_len, conv_source_index};
 
 /// Bits of the signed input activations (z_hat in fixed point).
 pub const INPUT_BITS: u32 = 12;
@@ -50,14 +51,7 @@ pub struct IntHyperSynthesis {
 impl IntConv {
     /// Output height and width for an input of `h` x `w`.
     pub fn output_size(&self, h: usize, w: usize) -> (usize, usize) {
-        let (k, s, p) = (self.kernel, self.stride, self.pad);
-        let f = |i: usize| {
-            if self.transposed {
-                (i - 1) * s + k + s - 1 - 2 * p
-            } else {
-                (i + 2 * p - k) / s + 1
-            }
-        };
+        let f = |n| conv_output_len(self.kernel, self.stride, self.pad, self.transposed, n);
         (f(h), f(w))
     }
 
@@ -74,17 +68,7 @@ impl IntConv {
     /// The input coordinate that output coordinate `o` reads through tap `k`, if any.
     #[inline]
     fn source_index(&self, o: usize, k: usize, size: usize) -> Option<usize> {
-        let (s, p) = (self.stride as isize, self.pad as isize);
-        let i = if self.transposed {
-            let t = o as isize + p - k as isize;
-            if t < 0 || t % s != 0 {
-                return None;
-            }
-            t / s
-        } else {
-            o as isize * s + k as isize - p
-        };
-        (i >= 0 && (i as usize) < size).then_some(i as usize)
+        conv_source_index(self.stride, self.pad, self.transposed, o, k, size)
     }
 
     /// The largest |accumulator| any output of channel `o` can reach for inputs within

@@ -35,17 +35,51 @@ pub struct Conv {
     pub abs_input: bool,
 }
 
+/// Output length along one axis of a convolution, or of a transposed convolution with
+/// output_padding = stride - 1 (as CompressAI's deconv): `(n - 1) s - 2p + k + s - 1`.
+pub fn conv_output_len(
+    kernel: usize,
+    stride: usize,
+    pad: usize,
+    transposed: bool,
+    n: usize,
+) -> usize {
+    if transposed {
+        (n - 1) * stride + kernel + stride - 1 - 2 * pad
+    } else {
+        (n + 2 * pad - kernel) / stride + 1
+    }
+}
+
+/// The input coordinate that output coordinate `o` reads through tap `k` along one axis, if any
+/// (a transposed convolution writes output `i * s - p + k` from input `i`).
+#[inline]
+pub fn conv_source_index(
+    stride: usize,
+    pad: usize,
+    transposed: bool,
+    o: usize,
+    k: usize,
+    size: usize,
+) -> Option<usize> {
+    let (s, p) = (stride as isize, pad as isize);
+    let i = if transposed {
+        let t = o as isize + p - k as isize;
+        if t < 0 || t % s != 0 {
+            return None;
+        }
+        t / s
+    } else {
+        o as isize * s + k as isize - p
+    };
+    (i >= 0 && (i as usize) < size).then_some(i as usize)
+}
+
 impl Conv {
     /// Output height and width for an input of `h` x `w`.
     pub fn output_size(&self, h: usize, w: usize) -> (usize, usize) {
-        if self.transposed {
-            // (i - 1) * s - 2p + k + output_padding, output_padding = s - 1
-            let f = |i: usize| (i - 1) * self.stride + self.kernel + self.stride - 1 - 2 * self.pad;
-            (f(h), f(w))
-        } else {
-            let f = |i: usize| (i + 2 * self.pad - self.kernel) / self.stride + 1;
-            (f(h), f(w))
-        }
+        let f = |n| conv_output_len(self.kernel, self.stride, self.pad, self.transposed, n);
+        (f(h), f(w))
     }
 
     /// The weight connecting input channel `i` to output channel `o` at tap `(ky, kx)`.

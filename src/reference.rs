@@ -50,18 +50,7 @@ pub fn conv2d(input: &Tensor, conv: &Conv) -> Tensor {
 /// The input coordinate that output coordinate `o` reads through tap `k`, if any.
 #[inline]
 fn source_index(conv: &Conv, o: usize, k: usize, size: usize) -> Option<usize> {
-    let (s, p) = (conv.stride as isize, conv.pad as isize);
-    let i = if conv.transposed {
-        // o = i * s - p + k
-        let t = o as isize + p - k as isize;
-        if t < 0 || t % s != 0 {
-            return None;
-        }
-        t / s
-    } else {
-        o as isize * s + k as isize - p
-    };
-    (i >= 0 && (i as usize) < size).then_some(i as usize)
+    crate::model::conv_source_index(conv.stride, conv.pad, conv.transposed, o, k, size)
 }
 
 /// `gdn.wgsl`: GDN or inverse GDN.

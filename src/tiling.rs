@@ -41,8 +41,7 @@ fn geometry(layer: &Layer) -> Option<(usize, usize, usize, bool)> {
 pub fn output_len(layer: &Layer, n: usize) -> usize {
     match geometry(layer) {
         None => n,
-        Some((k, s, p, false)) => (n + 2 * p - k) / s + 1,
-        Some((k, s, p, true)) => (n - 1) * s + k + s - 1 - 2 * p,
+        Some((k, s, p, transposed)) => crate::model::conv_output_len(k, s, p, transposed, n),
     }
 }
 

@@ -134,14 +134,8 @@ impl GpuConv {
 
     /// Output size for an input of `h` x `w`.
     pub fn output_size(&self, h: usize, w: usize) -> (usize, usize) {
-        let (k, s, p) = (self.shape.kernel, self.shape.stride, self.shape.pad);
-        let f = |i: usize| {
-            if self.shape.transposed {
-                (i - 1) * s + k + s - 1 - 2 * p
-            } else {
-                (i + 2 * p - k) / s + 1
-            }
-        };
+        let c = &self.shape;
+        let f = |n| crate::model::conv_output_len(c.kernel, c.stride, c.pad, c.transposed, n);
         (f(h), f(w))
     }
 
