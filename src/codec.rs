@@ -253,13 +253,13 @@ fn decode_latents(
     Ok((header, shape, y))
 }
 
-/// Decodes a `.vaec` file on the CPU alone (integer h_s and the reference g_s): no GPU needed.
-/// Slow, but it shows that decoding does not depend on the device.
-pub fn decode_cpu(model: &Model, bytes: &[u8], limits: &Limits) -> Result<Image> {
-    let em = EntropyModel::new(model)?;
-    let (header, shape, y) = decode_latents(model, &em, bytes, limits, |z, h, w| {
-        Ok(em.int_h_s.run_cpu(z, h, w))
-    })?;
+/// What g_s takes: the decoded y symbols times the inverse gain of the file's quality.
+fn synthesis_input(
+    model: &Model,
+    header: &Header,
+    shape: &LatentShape,
+    y: &[i32],
+) -> Result<Tensor> {
     let (_, inv_gain) = model.gains_for_quality(header.quality())?;
     let y_hat = Tensor::from_data(
         shape.m,
@@ -267,7 +267,17 @@ pub fn decode_cpu(model: &Model, bytes: &[u8], limits: &Limits) -> Result<Image>
         shape.yw,
         y.iter().map(|v| *v as f32).collect(),
     );
-    let x_hat = reference::transform(&reference::scale(&y_hat, &inv_gain), &model.g_s);
+    Ok(reference::scale(&y_hat, &inv_gain))
+}
+
+/// Decodes a `.vaec` file on the CPU alone (integer h_s and the reference g_s): no GPU needed.
+/// Slow, but it shows that decoding does not depend on the device.
+pub fn decode_cpu(model: &Model, bytes: &[u8], limits: &Limits) -> Result<Image> {
+    let em = EntropyModel::new(model)?;
+    let (header, shape, y) = decode_latents(model, &em, bytes, limits, |z, h, w| {
+        Ok(em.int_h_s.run_cpu(z, h, w))
+    })?;
+    let x_hat = reference::transform(&synthesis_input(model, &header, &shape, &y)?, &model.g_s);
     let (w, h) = (header.width as usize, header.height as usize);
     Ok(Image {
         width: w,
@@ -514,24 +524,19 @@ impl Codec {
 
     /// Decodes a `.vaec` file.
     pub fn decode(&self, bytes: &[u8]) -> Result<Image> {
+        let (header, y) = self.decode_to_synthesis_input(bytes)?;
+        self.synthesize(&y, header.width as usize, header.height as usize)
+    }
+
+    /// Parses, entropy-decodes (integer h_s on the GPU) and scales: the header and g_s's input.
+    fn decode_to_synthesis_input(&self, bytes: &[u8]) -> Result<(Header, Tensor)> {
         let (em, gpu_hyper) = self.entropy()?;
         let (header, shape, y) =
             decode_latents(&self.model, em, bytes, &self.limits, |z, h, w| {
                 gpu_hyper.run(&self.ctx, z, h, w)
             })?;
-        let (_, inv_gain) = self.model.gains_for_quality(header.quality())?;
-        let y_hat = Tensor::from_data(
-            shape.m,
-            shape.yh,
-            shape.yw,
-            y.iter().map(|v| *v as f32).collect(),
-        );
-        self.synthesis(
-            &y_hat,
-            &inv_gain,
-            header.width as usize,
-            header.height as usize,
-        )
+        let input = synthesis_input(&self.model, &header, &shape, &y)?;
+        Ok((header, input))
     }
 
     /// Entropy-decodes a file with the GPU's integer h_s, returning symbols and indexes.
@@ -626,7 +631,11 @@ impl Codec {
         width: usize,
         height: usize,
     ) -> Result<Image> {
-        let y = reference::scale(y_hat, inv_gain);
+        self.synthesize(&reference::scale(y_hat, inv_gain), width, height)
+    }
+
+    /// g_s in tiles on `y` (already divided by the gain), cropped to `width` x `height`.
+    fn synthesize(&self, y: &Tensor, width: usize, height: usize) -> Result<Image> {
         let mut rgba = vec![0u8; width * height * 4];
         self.run_tiled(
             &self.model.g_s,
@@ -661,20 +670,8 @@ impl Codec {
     /// Decodes a `.vaec` file straight into a new `Rgba8Unorm` texture on the codec's device
     /// (usable as `TEXTURE_BINDING`, `COPY_SRC`, `COPY_DST`): the pixels never leave the GPU.
     pub fn decode_to_texture(&self, bytes: &[u8]) -> Result<wgpu::Texture> {
-        let (em, gpu_hyper) = self.entropy()?;
-        let (header, shape, y) =
-            decode_latents(&self.model, em, bytes, &self.limits, |z, h, w| {
-                gpu_hyper.run(&self.ctx, z, h, w)
-            })?;
-        let (_, inv_gain) = self.model.gains_for_quality(header.quality())?;
+        let (header, y) = self.decode_to_synthesis_input(bytes)?;
         let (width, height) = (header.width as usize, header.height as usize);
-        let y_hat = Tensor::from_data(
-            shape.m,
-            shape.yh,
-            shape.yw,
-            y.iter().map(|v| *v as f32).collect(),
-        );
-        let y = reference::scale(&y_hat, &inv_gain);
         // texture copies need rows 256-byte aligned
         let pitch = (width * 4).next_multiple_of(wgpu::COPY_BYTES_PER_ROW_ALIGNMENT as usize) / 4;
         let pixels = self

@@ -454,6 +454,17 @@ fn read_image(path: &Path) -> Result<Image> {
     Image::from_rgb8(rgb.width() as usize, rgb.height() as usize, rgb.as_raw())
 }
 
+/// An error if `path` is an existing file and `force` is not given (standard output is never one).
+fn refuse_overwrite(path: &Path, force: bool) -> Result<()> {
+    if !force && path != Path::new("-") && path.exists() {
+        return Err(Error::InvalidArgument(format!(
+            "{} exists; pass --force to overwrite it",
+            path.display()
+        )));
+    }
+    Ok(())
+}
+
 /// Writes `data` to `path` through a temporary file renamed into place, so that a failure never
 /// leaves a half-written output; refuses to replace an existing file unless `force`.
 fn write_atomic(path: &Path, data: &[u8], force: bool) -> Result<()> {
@@ -465,12 +476,7 @@ fn write_atomic(path: &Path, data: &[u8], force: bool) -> Result<()> {
         let mut out = std::io::stdout().lock();
         return out.write_all(data).and_then(|_| out.flush()).map_err(io);
     }
-    if !force && path.exists() {
-        return Err(Error::InvalidArgument(format!(
-            "{} exists; pass --force to overwrite it",
-            path.display()
-        )));
-    }
+    refuse_overwrite(path, force)?;
     let dir = path
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
@@ -513,12 +519,8 @@ fn encode_one(
     psnr: bool,
     verbose: bool,
 ) -> Result<()> {
-    if !force && output != Path::new("-") && output.exists() {
-        return Err(Error::InvalidArgument(format!(
-            "{} exists; pass --force to overwrite it",
-            output.display()
-        )));
-    }
+    // refuse before doing the work, not only when writing
+    refuse_overwrite(output, force)?;
     let image = read_image(input)?;
     codec.context().reset_peak_memory();
     let t = Instant::now();
@@ -563,12 +565,8 @@ fn decode_one(
     force: bool,
     verbose: bool,
 ) -> Result<()> {
-    if !force && output != Path::new("-") && output.exists() {
-        return Err(Error::InvalidArgument(format!(
-            "{} exists; pass --force to overwrite it",
-            output.display()
-        )));
-    }
+    // refuse before doing the work, not only when writing
+    refuse_overwrite(output, force)?;
     let bytes = read_input(input)?;
     codec.context().reset_peak_memory();
     let t = Instant::now();
