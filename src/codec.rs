@@ -24,6 +24,9 @@ pub const Y_GROUPS: usize = 8;
 const MIN_GROUP_SYMBOLS: usize = 1 << 16;
 /// GPU memory the codec plans to stay within by default.
 pub const DEFAULT_MEMORY_BUDGET: u64 = 256 << 20;
+
+/// How many times an out-of-memory transform is retried, each time with half the tile side.
+const OUT_OF_MEMORY_RETRIES: usize = 4;
 /// y symbols are clamped to this magnitude before coding (only pathological inputs reach it).
 const MAX_SYMBOL: f32 = (1 << 24) as f32;
 
@@ -328,10 +331,10 @@ impl Codec {
     /// Uploads `model` to the GPU of `ctx`. A model without entropy tables can still run the
     /// transforms ([`Codec::reconstruct`]) but not code files.
     pub fn new(ctx: GpuContext, model: Model) -> Result<Codec> {
-        let net = GpuNetwork::new(&ctx, &model)?;
+        let net = ctx.guarded(|| GpuNetwork::new(&ctx, &model))?;
         let entropy = match EntropyModel::new(&model) {
             Ok(em) => {
-                let gpu_hyper = GpuIntHyper::new(&ctx, &em.int_h_s)?;
+                let gpu_hyper = ctx.guarded(|| GpuIntHyper::new(&ctx, &em.int_h_s))?;
                 Some((em, gpu_hyper))
             }
             Err(_) => None,
@@ -423,20 +426,44 @@ impl Codec {
         input: &mut dyn FnMut(Rect) -> Result<GpuTensor>,
         sink: &mut TileSink<'_>,
     ) -> Result<usize> {
-        let side = self.tile_side(t, in_c, in_size, extra_per_pixel)?;
-        let mut tiles = 0;
-        for ys in tiling::spans(out_limit.1, side) {
-            for xs in tiling::spans(out_limit.0, side) {
-                let rect = Rect { x: xs, y: ys };
-                let plan = tiling::plan(t, in_size, rect);
-                let x = input(plan.input)?;
-                let y = gt.run(&self.ctx, &x)?;
-                drop(x);
-                sink(&y, rect, plan.offset)?;
-                tiles += 1;
+        let mut side = self.tile_side(t, in_c, in_size, extra_per_pixel)?;
+        let mut retries = 0;
+        loop {
+            let mut tiles = 0;
+            let (xspans, yspans) = (
+                tiling::spans(out_limit.0, side),
+                tiling::spans(out_limit.1, side),
+            );
+            let run = yspans
+                .iter()
+                .flat_map(|&y| xspans.iter().map(move |&x| Rect { x, y }))
+                .try_for_each(|rect| {
+                    let plan = tiling::plan(t, in_size, rect);
+                    tiles += 1;
+                    self.ctx.guarded(|| {
+                        self.ctx.injected_out_of_memory()?;
+                        let x = input(plan.input)?;
+                        let y = gt.run(&self.ctx, &x)?;
+                        drop(x);
+                        sink(&y, rect, plan.offset)
+                    })
+                });
+            match run {
+                // The budget is an estimate and drivers differ: retry the whole transform with
+                // smaller tiles (every tile is written again, so partial output does not matter).
+                Err(Error::GpuOutOfMemory(why)) => {
+                    if retries == OUT_OF_MEMORY_RETRIES || side == 1 {
+                        return Err(Error::GpuOutOfMemory(format!(
+                            "{why} (still with tiles of {side} x {side} pixels after {retries} \
+                             retries; try a lower --memory-budget)"
+                        )));
+                    }
+                    retries += 1;
+                    side = side.div_ceil(2);
+                }
+                other => return other.map(|()| tiles),
             }
         }
-        Ok(tiles)
     }
 
     /// Sets the size limits that encode and decode enforce.
@@ -473,7 +500,9 @@ impl Codec {
             .map(|(i, v)| (v - em.medians[i / zplane]).round_ties_even() as i32)
             .collect();
         let z_indexes: Vec<u8> = (0..shape.n * zplane).map(|i| (i / zplane) as u8).collect();
-        let indexes = gpu_hyper.run(&self.ctx, &z_symbols, shape.zh, shape.zw)?;
+        let indexes = self
+            .ctx
+            .guarded(|| gpu_hyper.run(&self.ctx, &z_symbols, shape.zh, shape.zw))?;
         let y_symbols: Vec<i32> = y_gained
             .data
             .iter()
@@ -533,7 +562,7 @@ impl Codec {
         let (em, gpu_hyper) = self.entropy()?;
         let (header, shape, y) =
             decode_latents(&self.model, em, bytes, &self.limits, |z, h, w| {
-                gpu_hyper.run(&self.ctx, z, h, w)
+                self.ctx.guarded(|| gpu_hyper.run(&self.ctx, z, h, w))
             })?;
         let input = synthesis_input(&self.model, &header, &shape, &y)?;
         Ok((header, input))
@@ -544,7 +573,7 @@ impl Codec {
         let (em, gpu_hyper) = self.entropy()?;
         let mut idx = Vec::new();
         let (_, _, y) = decode_latents(&self.model, em, bytes, &self.limits, |z, h, w| {
-            idx = gpu_hyper.run(&self.ctx, z, h, w)?;
+            idx = self.ctx.guarded(|| gpu_hyper.run(&self.ctx, z, h, w))?;
             Ok(idx.clone())
         })?;
         Ok(DecodedLatents { y, indexes: idx })

@@ -55,6 +55,14 @@ pub enum Error {
     /// The GPU device could not be created, or reported an error.
     #[error("GPU: {0}")]
     Gpu(String),
+    /// The GPU ran out of memory even with the smallest tiles; a lower `--memory-budget` or a
+    /// smaller picture may help.
+    #[error("GPU out of memory: {0}")]
+    GpuOutOfMemory(String),
+    /// The GPU device was lost (driver reset, device removed or destroyed); a new
+    /// [`crate::GpuContext`] is needed.
+    #[error("GPU device lost: {0}")]
+    DeviceLost(String),
 }
 
 /// The crate's result type.

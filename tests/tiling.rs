@@ -5,7 +5,7 @@ mod common;
 use common::gpu;
 use vaec_gpu::model::Model;
 use vaec_gpu::tiling::{plan, Rect};
-use vaec_gpu::{Codec, GpuContext, Image};
+use vaec_gpu::{Codec, Error, GpuContext, Image};
 
 fn codec(budget: u64) -> Codec {
     let ctx = GpuContext::from_device(gpu().device().clone(), gpu().queue().clone()).unwrap();
@@ -94,4 +94,50 @@ fn plans_cover_the_receptive_field() {
         },
     );
     assert!(p.input.x.0 <= 31 && p.input.x.1 >= 33);
+}
+
+#[test]
+fn out_of_memory_is_retried_with_smaller_tiles_and_gives_the_same_file() {
+    let c = codec(u64::MAX / 4);
+    let img = picture(200, 136);
+    let clean = c.encode(&img, 3.0).unwrap();
+    let pixels = c.decode(&clean.bytes).unwrap();
+    // two failures: g_a runs a third time, with tiles a quarter of the side
+    c.context().inject_out_of_memory(2);
+    assert_eq!(c.encode(&img, 3.0).unwrap().bytes, clean.bytes);
+    c.context().inject_out_of_memory(2);
+    assert_eq!(c.decode(&clean.bytes).unwrap().rgba, pixels.rgba);
+}
+
+#[test]
+fn out_of_memory_that_persists_is_a_typed_error() {
+    let c = codec(u64::MAX / 4);
+    let img = picture(64, 48);
+    let enc = c.encode(&img, 2.0).unwrap();
+    c.context().inject_out_of_memory(usize::MAX);
+    assert!(matches!(c.encode(&img, 2.0), Err(Error::GpuOutOfMemory(_))));
+    assert!(matches!(
+        c.decode(&enc.bytes),
+        Err(Error::GpuOutOfMemory(_))
+    ));
+    c.context().inject_out_of_memory(0);
+    assert_eq!(c.encode(&img, 2.0).unwrap().bytes, enc.bytes);
+}
+
+#[test]
+fn a_lost_device_is_a_typed_error_not_a_hang_or_panic() {
+    let ctx = GpuContext::new(None).unwrap();
+    let device = ctx.device().clone();
+    let c = Codec::new(ctx, Model::builtin().unwrap()).unwrap();
+    let img = picture(40, 24);
+    let enc = c.encode(&img, 2.0).unwrap();
+    device.destroy();
+    let encoded = c.encode(&img, 2.0);
+    assert!(matches!(encoded, Err(Error::DeviceLost(_))), "{encoded:?}");
+    let decoded = c.decode(&enc.bytes);
+    assert!(
+        matches!(decoded, Err(Error::DeviceLost(_))),
+        "{:?}",
+        decoded.err()
+    );
 }

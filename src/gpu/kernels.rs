@@ -1,7 +1,5 @@
 //! The compiled WGSL kernels and the code that records one dispatch of each.
 
-use wgpu::util::DeviceExt;
-
 use super::{GpuContext, GpuTensor};
 use crate::error::{Error, Result};
 
@@ -191,13 +189,14 @@ fn dispatch(
     if groups.0 == 0 || groups.1 == 0 || groups.2 == 0 {
         return Ok(());
     }
-    let uniform = ctx
-        .device
-        .create_buffer_init(&wgpu::util::BufferInitDescriptor {
-            label: Some("params"),
-            contents: params,
-            usage: wgpu::BufferUsages::UNIFORM,
-        });
+    // create + write_buffer, not create_buffer_init: that one panics on a lost device
+    let uniform = ctx.device.create_buffer(&wgpu::BufferDescriptor {
+        label: Some("params"),
+        size: (params.len() as u64).next_multiple_of(16),
+        usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+        mapped_at_creation: false,
+    });
+    ctx.queue.write_buffer(&uniform, 0, params);
     let mut entries = vec![wgpu::BindGroupEntry {
         binding: 0,
         resource: uniform.as_entire_binding(),

@@ -5,8 +5,8 @@ mod hyper;
 mod kernels;
 pub mod network;
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 pub use hyper::GpuIntHyper;
 pub use kernels::{Kernels, SHADER_SOURCES};
@@ -49,6 +49,25 @@ pub struct GpuContext {
     info: wgpu::AdapterInfo,
     kernels: Kernels,
     memory: Arc<MemoryCounter>,
+    faults: Arc<Faults>,
+}
+
+/// GPU faults reported by wgpu's callbacks, turned into errors at the next [`GpuContext::guarded`].
+#[derive(Default)]
+struct Faults {
+    /// Why the device was lost, once it is.
+    lost: Mutex<Option<String>>,
+    /// An error outside any error scope (only recorded on the codec's own device).
+    uncaptured: Mutex<Option<Error>>,
+    /// Test hook: how many more guarded calls report out-of-memory.
+    inject_out_of_memory: AtomicUsize,
+}
+
+fn classify(e: wgpu::Error) -> Error {
+    match e {
+        wgpu::Error::OutOfMemory { .. } => Error::GpuOutOfMemory(e.to_string()),
+        other => Error::Gpu(other.to_string()),
+    }
 }
 
 /// Bytes of GPU buffers the codec holds now, and the most it held at once.
@@ -94,7 +113,22 @@ impl GpuContext {
             ..Default::default()
         }))
         .map_err(|e| Error::Gpu(format!("cannot open {}: {e}", adapter.get_info().name)))?;
-        GpuContext::from_device(device, queue)
+        let ctx = GpuContext::from_device(device, queue)?;
+        // Our own device: record what wgpu would otherwise panic on (its default handler).
+        let faults = Arc::clone(&ctx.faults);
+        ctx.device.set_device_lost_callback(move |reason, message| {
+            if let Ok(mut lost) = faults.lost.lock() {
+                *lost = Some(format!("{reason:?}: {message}"));
+            }
+        });
+        let faults = Arc::clone(&ctx.faults);
+        ctx.device
+            .on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
+                if let Ok(mut slot) = faults.uncaptured.lock() {
+                    slot.get_or_insert(classify(e));
+                }
+            }));
+        Ok(ctx)
     }
 
     /// Uses an application's device and queue (the limits it was created with apply).
@@ -107,7 +141,67 @@ impl GpuContext {
             info,
             kernels,
             memory: Arc::default(),
+            faults: Arc::default(),
         })
+    }
+
+    /// Runs GPU work `f` inside out-of-memory and validation error scopes and reports, in this
+    /// order: a lost device ([`Error::DeviceLost`]), out-of-memory ([`Error::GpuOutOfMemory`]),
+    /// another GPU error ([`Error::Gpu`]), else `f`'s own result. Error scopes are per thread:
+    /// `f` must record its GPU work on the calling thread.
+    pub fn guarded<T>(&self, f: impl FnOnce() -> Result<T>) -> Result<T> {
+        self.check_lost()?;
+        let oom = self.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
+        let validation = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
+        let result = f();
+        let validation = pollster::block_on(validation.pop());
+        let oom = pollster::block_on(oom.pop());
+        self.check_lost()?;
+        if let Some(e) = oom {
+            return Err(classify(e));
+        }
+        if let Some(e) = validation {
+            return Err(classify(e));
+        }
+        let uncaptured = self
+            .faults
+            .uncaptured
+            .lock()
+            .ok()
+            .and_then(|mut u| u.take());
+        if let Some(e) = uncaptured {
+            return Err(e);
+        }
+        result
+    }
+
+    /// Test hook: the next `count` tiles the codec runs report out-of-memory.
+    #[doc(hidden)]
+    pub fn inject_out_of_memory(&self, count: usize) {
+        self.faults
+            .inject_out_of_memory
+            .store(count, Ordering::Relaxed);
+    }
+
+    /// [`Error::GpuOutOfMemory`] while [`GpuContext::inject_out_of_memory`] has injections left.
+    pub(crate) fn injected_out_of_memory(&self) -> Result<()> {
+        let take = |n: usize| n.checked_sub(1);
+        match self.faults.inject_out_of_memory.fetch_update(
+            Ordering::Relaxed,
+            Ordering::Relaxed,
+            take,
+        ) {
+            Ok(_) => Err(Error::GpuOutOfMemory("injected by a test".into())),
+            Err(_) => Ok(()),
+        }
+    }
+
+    /// [`Error::DeviceLost`] once wgpu has reported the device lost.
+    fn check_lost(&self) -> Result<()> {
+        match self.faults.lost.lock().ok().and_then(|l| l.clone()) {
+            Some(why) => Err(Error::DeviceLost(why)),
+            None => Ok(()),
+        }
     }
 
     /// The adapter's name, backend and driver.
@@ -226,12 +320,13 @@ impl GpuContext {
         staging.map_async(wgpu::MapMode::Read, .., move |r| {
             let _ = tx.send(r);
         });
-        self.device
-            .poll(wgpu::PollType::wait_indefinitely())
-            .map_err(|e| Error::Gpu(format!("waiting for the GPU: {e}")))?;
-        rx.recv()
-            .map_err(|_| Error::Gpu("readback callback never ran".into()))?
-            .map_err(|e| Error::Gpu(format!("mapping a readback buffer: {e}")))?;
+        self.wait()?;
+        // the wait ran the callback; try_recv so that a callback that never comes cannot hang us
+        let mapped = rx
+            .try_recv()
+            .map_err(|_| Error::Gpu("a readback buffer was not mapped after the wait".into()));
+        self.check_lost()?;
+        mapped?.map_err(|e| Error::Gpu(format!("mapping a readback buffer: {e}")))?;
         let data = staging
             .get_mapped_range(..)
             .map_err(|e| Error::Gpu(format!("reading a readback buffer: {e}")))?
@@ -269,8 +364,10 @@ impl GpuContext {
 
     /// Blocks until the GPU has finished all submitted work.
     pub fn wait(&self) -> Result<()> {
-        self.device
-            .poll(wgpu::PollType::wait_indefinitely())
+        self.check_lost()?;
+        let polled = self.device.poll(wgpu::PollType::wait_indefinitely());
+        self.check_lost()?;
+        polled
             .map(|_| ())
             .map_err(|e| Error::Gpu(format!("waiting for the GPU: {e}")))
     }
