@@ -171,6 +171,30 @@ fn open_codec(cli: &Cli, model: Model) -> Result<Codec> {
     Ok(codec)
 }
 
+/// The codec, opened on first use: a batch whose inputs are all bad (unreadable pictures, corrupt
+/// or hostile `.vaec` headers) fails fast and small, without loading the weights or a GPU.
+struct LazyCodec<'a> {
+    cli: &'a Cli,
+    codec: std::cell::OnceCell<Codec>,
+}
+
+impl<'a> LazyCodec<'a> {
+    fn new(cli: &'a Cli) -> Self {
+        LazyCodec {
+            cli,
+            codec: std::cell::OnceCell::new(),
+        }
+    }
+
+    fn get(&self) -> Result<&Codec> {
+        if let Some(codec) = self.codec.get() {
+            return Ok(codec);
+        }
+        let codec = open_codec(self.cli, load_model(self.cli)?)?;
+        Ok(self.codec.get_or_init(|| codec))
+    }
+}
+
 /// `256MiB`, `1GiB`, `512KiB` or a plain number of bytes.
 fn parse_bytes(s: &str) -> std::result::Result<u64, String> {
     let t = s.trim();
@@ -218,7 +242,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             force,
             psnr,
         } => {
-            let codec = open_codec(&cli, load_model(&cli)?)?;
+            let codec = LazyCodec::new(&cli);
             let images = [
                 "png", "jpg", "jpeg", "webp", "bmp", "tif", "tiff", "ppm", "pgm", "pnm",
             ];
@@ -231,7 +255,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             output,
             force,
         } => {
-            let codec = open_codec(&cli, load_model(&cli)?)?;
+            let codec = LazyCodec::new(&cli);
             batch(inputs, output.as_deref(), &["vaec"], "png", |input, out| {
                 decode_one(&codec, input, out, *force, cli.verbose)
             })
@@ -371,6 +395,13 @@ fn batch(
             bar.set_message(input.display().to_string());
         }
         if let Err(e) = job(input, &out) {
+            if matches!(e, Error::Weights { .. } | Error::NoAdapter(_)) {
+                // about the weights or the machine, not this input: every other input would fail too
+                if let Some(bar) = bar {
+                    bar.finish_and_clear();
+                }
+                return Err(e);
+            }
             let line = format!("vaec-gpu: {}: {e}", input.display());
             match &bar {
                 Some(bar) => bar.println(line),
@@ -511,7 +542,7 @@ fn write_image(image: &Image, path: &Path, force: bool) -> Result<()> {
 }
 
 fn encode_one(
-    codec: &Codec,
+    codec: &LazyCodec,
     input: &Path,
     output: &Path,
     quality: f32,
@@ -522,6 +553,7 @@ fn encode_one(
     // refuse before doing the work, not only when writing
     refuse_overwrite(output, force)?;
     let image = read_image(input)?;
+    let codec = codec.get()?;
     codec.context().reset_peak_memory();
     let t = Instant::now();
     let encoded = codec.encode(&image, quality)?;
@@ -559,7 +591,7 @@ fn encode_one(
 }
 
 fn decode_one(
-    codec: &Codec,
+    codec: &LazyCodec,
     input: &Path,
     output: &Path,
     force: bool,
@@ -568,6 +600,9 @@ fn decode_one(
     // refuse before doing the work, not only when writing
     refuse_overwrite(output, force)?;
     let bytes = read_input(input)?;
+    // a bad file is refused before the weights or the GPU are touched
+    format::parse(&bytes, &limits(codec.cli))?;
+    let codec = codec.get()?;
     codec.context().reset_peak_memory();
     let t = Instant::now();
     let image = codec.decode(&bytes)?;

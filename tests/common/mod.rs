@@ -1,6 +1,8 @@
 //! Shared test helpers: one GPU context per test binary, a small seeded RNG, random layers.
 #![allow(dead_code)]
 
+pub mod cli;
+
 use std::sync::OnceLock;
 
 use vaec_gpu::model::{Conv, Gdn};
