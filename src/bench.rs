@@ -1,8 +1,10 @@
 //! `vaec-gpu bench`: where the time goes, stage by stage, for one picture.
 //!
-//! Each GPU stage is submitted alone and waited for, and timed on the host: on a software device
-//! such as lavapipe that is the GPU time; on a discrete GPU it adds the submission latency (tens of
-//! microseconds). The report says so.
+//! Each GPU layer is submitted alone and timed with timestamp queries written in the command
+//! encoder before and after it, where the device has them (`TIMESTAMP_QUERY` and
+//! `TIMESTAMP_QUERY_INSIDE_ENCODERS`); elsewhere on the host clock around submit and wait, which
+//! adds the submission latency. Transfers and CPU stages are timed on the host. The report says
+//! which.
 
 use std::time::Instant;
 
@@ -32,6 +34,8 @@ pub struct Report {
     pub adapter: String,
     /// How GPU stages were timed.
     pub timing: String,
+    /// Which kernel variants ran.
+    pub kernels: String,
     /// Picture size.
     pub width: usize,
     /// Picture size.
@@ -48,6 +52,9 @@ pub struct Report {
     pub bytes: usize,
     /// Peak GPU memory of the end-to-end runs, bytes.
     pub peak_gpu_bytes: u64,
+    /// The adapter's f32 peak, GFLOP/s, when the caller knows it (for a CPU adapter: cores x FMA
+    /// lanes x 2 x clock); the table then shows each stage's share of it.
+    pub peak_gflops: Option<f64>,
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -83,12 +90,73 @@ fn layer_macs(layer: &Layer, out: &GpuTensor) -> u64 {
     }
 }
 
-/// Runs a transform layer by layer, timing each (submit, wait).
+/// Times command-encoder work with two timestamp queries, where the device has them.
+struct GpuTimer {
+    queries: wgpu::QuerySet,
+    resolved: wgpu::Buffer,
+    nanoseconds_per_tick: f64,
+}
+
+impl GpuTimer {
+    fn new(ctx: &crate::gpu::GpuContext) -> Option<GpuTimer> {
+        let needed =
+            wgpu::Features::TIMESTAMP_QUERY | wgpu::Features::TIMESTAMP_QUERY_INSIDE_ENCODERS;
+        if !ctx.device().features().contains(needed) {
+            return None;
+        }
+        Some(GpuTimer {
+            queries: ctx.device().create_query_set(&wgpu::QuerySetDescriptor {
+                label: Some("bench timestamps"),
+                ty: wgpu::QueryType::Timestamp,
+                count: 2,
+            }),
+            resolved: ctx.device().create_buffer(&wgpu::BufferDescriptor {
+                label: Some("bench timestamps"),
+                size: 16,
+                usage: wgpu::BufferUsages::QUERY_RESOLVE | wgpu::BufferUsages::COPY_SRC,
+                mapped_at_creation: false,
+            }),
+            nanoseconds_per_tick: f64::from(ctx.queue().get_timestamp_period()),
+        })
+    }
+}
+
+/// Records `work` into its own submission and returns its output with its seconds: between
+/// timestamps where `timer` exists, else on the host clock around submit and wait.
+fn time_gpu<T>(
+    ctx: &crate::gpu::GpuContext,
+    timer: Option<&GpuTimer>,
+    work: impl FnOnce(&mut wgpu::CommandEncoder) -> Result<T>,
+) -> Result<(T, f64)> {
+    let t0 = Instant::now();
+    let mut enc = ctx.device().create_command_encoder(&Default::default());
+    if let Some(t) = timer {
+        enc.write_timestamp(&t.queries, 0);
+    }
+    let out = work(&mut enc)?;
+    if let Some(t) = timer {
+        enc.write_timestamp(&t.queries, 1);
+        enc.resolve_query_set(&t.queries, 0..2, &t.resolved, 0);
+    }
+    ctx.queue().submit([enc.finish()]);
+    ctx.wait()?;
+    let host = t0.elapsed().as_secs_f64();
+    let Some(t) = timer else {
+        return Ok((out, host));
+    };
+    let ticks = ctx.read_buffer(&t.resolved, 16)?;
+    let at = |i: usize| u64::from_le_bytes(std::array::from_fn(|k| ticks[8 * i + k]));
+    let seconds = at(1).saturating_sub(at(0)) as f64 * t.nanoseconds_per_tick * 1e-9;
+    Ok((out, seconds))
+}
+
+/// Runs a transform layer by layer, timing each.
 fn time_transform(
     codec: &Codec,
     t: &Transform,
     gt: &GpuTransform,
     input: &GpuTensor,
+    timer: Option<&GpuTimer>,
     samples: &mut Vec<Vec<f64>>,
     stages: &mut Vec<Stage>,
     first: bool,
@@ -96,12 +164,10 @@ fn time_transform(
     let ctx = codec.context();
     let mut current: Option<GpuTensor> = None;
     for (i, layer) in gt.layers.iter().enumerate() {
-        let t0 = Instant::now();
-        let mut enc = ctx.device().create_command_encoder(&Default::default());
-        let out = GpuLayer::record(layer, ctx, &mut enc, current.as_ref().unwrap_or(input))?;
-        ctx.queue().submit([enc.finish()]);
-        ctx.wait()?;
-        let secs = t0.elapsed().as_secs_f64();
+        let layer_input = current.as_ref().unwrap_or(input);
+        let (out, secs) = time_gpu(ctx, timer, |enc| {
+            GpuLayer::record(layer, ctx, enc, layer_input)
+        })?;
         if first {
             stages.push(Stage {
                 name: layer_label(t, i).0,
@@ -147,6 +213,7 @@ pub fn run(codec: &Codec, image: &Image, quality: f32, iterations: usize) -> Res
         .ok_or_else(|| Error::weights("gaussian_conditional._quantized_cdf", "missing"))?;
     let y_tables = CdfTables::new(g.cdfs.clone(), g.offsets.clone());
     let gpu_int = GpuIntHyper::new(ctx, int)?;
+    let timer = GpuTimer::new(ctx);
 
     let mut stages: Vec<Stage> = Vec::new();
     let mut samples: Vec<Vec<f64>> = Vec::new();
@@ -187,6 +254,7 @@ pub fn run(codec: &Codec, image: &Image, quality: f32, iterations: usize) -> Res
             &model.g_a,
             &net.g_a,
             &x,
+            timer.as_ref(),
             samples_now,
             stages_now,
             first,
@@ -207,6 +275,7 @@ pub fn run(codec: &Codec, image: &Image, quality: f32, iterations: usize) -> Res
             &model.h_a,
             &net.h_a,
             &y_up,
+            timer.as_ref(),
             samples_now,
             stages_now,
             first,
@@ -295,6 +364,7 @@ pub fn run(codec: &Codec, image: &Image, quality: f32, iterations: usize) -> Res
             &model.g_s,
             &net.g_s,
             &y_in,
+            timer.as_ref(),
             samples_now,
             stages_now,
             first,
@@ -328,7 +398,16 @@ pub fn run(codec: &Codec, image: &Image, quality: f32, iterations: usize) -> Res
     }
     Ok(Report {
         adapter: ctx.adapter_description(),
-        timing: "host clock around each stage, submitted alone and waited for (no timestamp queries yet)".into(),
+        timing: match timer {
+            Some(_) => "GPU layers: timestamp queries around each (one submission per layer); transfers and CPU stages: host clock",
+            None => "host clock around each stage, submitted alone and waited for (the device has no timestamp queries inside encoders)",
+        }
+        .into(),
+        kernels: match ctx.uses_subgroups() {
+            true => "conv, deconv and GDN: subgroup variants (weights broadcast across lanes)",
+            false => "portable (no subgroup operations)",
+        }
+        .into(),
         width: image.width,
         height: image.height,
         iterations,
@@ -337,6 +416,7 @@ pub fn run(codec: &Codec, image: &Image, quality: f32, iterations: usize) -> Res
         decode_seconds: median(dec_s),
         bytes,
         peak_gpu_bytes: peak,
+        peak_gflops: None,
     })
 }
 
@@ -345,23 +425,28 @@ impl Report {
     pub fn table(&self) -> String {
         let total: f64 = self.stages.iter().map(|s| s.seconds).sum();
         let mut out = format!(
-            "adapter: {}\ntiming: {}\npicture: {}x{}, {} iterations (median)\n\n{:<52} {:>10} {:>10} {:>9} {:>7}\n",
-            self.adapter, self.timing, self.width, self.height, self.iterations, "stage", "ms", "GMAC", "GFLOP/s", "share"
+            "adapter: {}\ntiming: {}\nkernels: {}\npicture: {}x{}, {} iterations (median)\n\n{:<52} {:>10} {:>10} {:>9} {:>7}\n",
+            self.adapter, self.timing, self.kernels, self.width, self.height, self.iterations, "stage", "ms", "GMAC", "GFLOP/s", "share"
         );
+        if let Some(peak) = self.peak_gflops {
+            out = out.trim_end().to_string() + &format!(" {:>8}\n", format!("of {peak:.0}"));
+        }
         for s in &self.stages {
-            let gflops = if s.macs > 0 {
-                format!("{:.2}", 2.0 * s.macs as f64 / s.seconds / 1e9)
-            } else {
-                "-".into()
-            };
+            let rate = (s.macs > 0).then(|| 2.0 * s.macs as f64 / s.seconds / 1e9);
+            let gflops = rate.map_or("-".into(), |r| format!("{r:.2}"));
             out += &format!(
-                "{:<52} {:>10.2} {:>10.3} {:>9} {:>6.1}%\n",
+                "{:<52} {:>10.2} {:>10.3} {:>9} {:>6.1}%",
                 s.name,
                 s.seconds * 1e3,
                 s.macs as f64 / 1e9,
                 gflops,
                 100.0 * s.seconds / total
             );
+            if let Some(peak) = self.peak_gflops {
+                let share = rate.map_or("-".into(), |r| format!("{:.1}%", 100.0 * r / peak));
+                out += &format!(" {share:>8}");
+            }
+            out += "\n";
         }
         let mpx = (self.width * self.height) as f64 / 1e6;
         out += &format!(
@@ -392,9 +477,11 @@ impl Report {
             })
             .collect();
         format!(
-            "{{\"adapter\":\"{}\",\"timing\":\"{}\",\"width\":{},\"height\":{},\"iterations\":{},\"encode_seconds\":{:.6},\"decode_seconds\":{:.6},\"bytes\":{},\"peak_gpu_bytes\":{},\"stages\":[{}]}}",
+            "{{\"adapter\":\"{}\",\"timing\":\"{}\",\"kernels\":\"{}\",\"peak_gflops\":{},\"width\":{},\"height\":{},\"iterations\":{},\"encode_seconds\":{:.6},\"decode_seconds\":{:.6},\"bytes\":{},\"peak_gpu_bytes\":{},\"stages\":[{}]}}",
             esc(&self.adapter),
             esc(&self.timing),
+            esc(&self.kernels),
+            self.peak_gflops.map_or("null".into(), |p| p.to_string()),
             self.width,
             self.height,
             self.iterations,

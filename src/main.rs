@@ -116,6 +116,13 @@ enum Command {
         /// Print JSON instead of a table
         #[arg(long)]
         json: bool,
+        /// Use the portable kernels even where the adapter has subgroups (a baseline)
+        #[arg(long)]
+        portable_kernels: bool,
+        /// The adapter's f32 peak in GFLOP/s, to show each stage's share of it (for lavapipe:
+        /// cores x 8 lanes x 2 FMA units x 2 FLOP x GHz on an AVX2 CPU)
+        #[arg(long)]
+        peak_gflops: Option<f64>,
     },
     /// Run g_a, rounding and g_s on an image without entropy coding (checks the engine)
     Reconstruct {
@@ -155,13 +162,20 @@ fn load_model(cli: &Cli) -> Result<Model> {
 }
 
 fn open_codec(cli: &Cli, model: Model) -> Result<Codec> {
+    open_codec_with(cli, model, false)
+}
+
+fn open_codec_with(cli: &Cli, model: Model, portable_kernels: bool) -> Result<Codec> {
     let backend = cli.backend.map(|b| match b {
         BackendArg::Vulkan => Backend::Vulkan,
         BackendArg::Gl => Backend::Gl,
         BackendArg::Metal => Backend::Metal,
         BackendArg::Dx12 => Backend::Dx12,
     });
-    let ctx = GpuContext::new(backend)?;
+    let mut ctx = GpuContext::new(backend)?;
+    if portable_kernels {
+        ctx = ctx.without_subgroups()?;
+    }
     if cli.verbose {
         eprintln!("adapter: {}", ctx.adapter_description());
     }
@@ -270,13 +284,17 @@ fn run(cli: Cli) -> Result<ExitCode> {
             quality,
             iterations,
             json,
+            portable_kernels,
+            peak_gflops,
         } => {
-            let codec = open_codec(&cli, load_model(&cli)?)?;
+            let codec = open_codec_with(&cli, load_model(&cli)?, *portable_kernels)?;
             let picture = match image {
                 Some(p) => read_image(p)?,
                 None => synthetic_picture(size)?,
             };
-            let report = vaec_gpu::bench::run(&codec, &picture, *quality, (*iterations).max(1))?;
+            let mut report =
+                vaec_gpu::bench::run(&codec, &picture, *quality, (*iterations).max(1))?;
+            report.peak_gflops = *peak_gflops;
             if *json {
                 println!("{}", report.json());
             } else {

@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{assert_close, gpu, random_conv, random_gdn, random_tensor, Rng};
+use common::{assert_close, gpu, gpus, random_conv, random_gdn, random_tensor, Rng};
 use vaec_gpu::gpu::{GpuConv, GpuGdn};
 use vaec_gpu::reference;
 
@@ -19,29 +19,33 @@ fn check_conv(
     relu: bool,
     abs: bool,
 ) {
-    let ctx = gpu();
-    let mut rng = Rng::new(seed);
-    let conv = random_conv(&mut rng, cin, cout, k, s, transposed, relu, abs);
-    let layer = GpuConv::new(ctx, &conv).unwrap();
-    for &(h, w) in SIZES {
-        let x = random_tensor(&mut rng, cin, h, w);
-        let want = reference::conv2d(&x, &conv);
-        let input = ctx.upload_tensor(&x).unwrap();
-        let mut encoder = ctx.device().create_command_encoder(&Default::default());
-        let out = layer.record(ctx, &mut encoder, &input).unwrap();
-        ctx.queue().submit([encoder.finish()]);
-        let got = ctx.download_tensor(&out).unwrap();
-        let name = if transposed {
-            "conv_transpose2d"
-        } else {
-            "conv2d"
-        };
-        assert_close(
-            &format!("{name} {cin}->{cout} k{k} s{s} relu={relu} abs={abs} on {h}x{w}"),
-            &got,
-            &want,
-            TOL,
-        );
+    for ctx in gpus() {
+        let mut rng = Rng::new(seed);
+        let conv = random_conv(&mut rng, cin, cout, k, s, transposed, relu, abs);
+        let layer = GpuConv::new(ctx, &conv).unwrap();
+        for &(h, w) in SIZES {
+            let x = random_tensor(&mut rng, cin, h, w);
+            let want = reference::conv2d(&x, &conv);
+            let input = ctx.upload_tensor(&x).unwrap();
+            let mut encoder = ctx.device().create_command_encoder(&Default::default());
+            let out = layer.record(ctx, &mut encoder, &input).unwrap();
+            ctx.queue().submit([encoder.finish()]);
+            let got = ctx.download_tensor(&out).unwrap();
+            let name = if transposed {
+                "conv_transpose2d"
+            } else {
+                "conv2d"
+            };
+            assert_close(
+                &format!(
+                    "{name} {cin}->{cout} k{k} s{s} relu={relu} abs={abs} on {h}x{w}, subgroups={}",
+                    ctx.uses_subgroups()
+                ),
+                &got,
+                &want,
+                TOL,
+            );
+        }
     }
 }
 
@@ -67,27 +71,39 @@ fn conv_transpose2d_5x5_stride2_matches_reference() {
 
 #[test]
 fn gdn_and_igdn_match_reference() {
-    let ctx = gpu();
-    let mut rng = Rng::new(9);
-    for (c, inverse) in [(1, false), (5, false), (6, true), (13, true), (16, false)] {
-        let g = random_gdn(&mut rng, c, inverse);
-        let layer = GpuGdn::new(ctx, &g).unwrap();
-        for &(h, w) in SIZES {
-            let x = random_tensor(&mut rng, c, h, w);
-            let want = reference::gdn(&x, &g);
-            let input = ctx.upload_tensor(&x).unwrap();
-            let mut encoder = ctx.device().create_command_encoder(&Default::default());
-            let out = layer.record(ctx, &mut encoder, &input).unwrap();
-            ctx.queue().submit([encoder.finish()]);
-            let got = ctx.download_tensor(&out).unwrap();
-            assert_close(
-                &format!("gdn c{c} inverse={inverse} on {h}x{w}"),
-                &got,
-                &want,
-                TOL,
-            );
+    for ctx in gpus() {
+        let mut rng = Rng::new(9);
+        for (c, inverse) in [(1, false), (5, false), (6, true), (13, true), (16, false)] {
+            let g = random_gdn(&mut rng, c, inverse);
+            let layer = GpuGdn::new(ctx, &g).unwrap();
+            for &(h, w) in SIZES {
+                let x = random_tensor(&mut rng, c, h, w);
+                let want = reference::gdn(&x, &g);
+                let input = ctx.upload_tensor(&x).unwrap();
+                let mut encoder = ctx.device().create_command_encoder(&Default::default());
+                let out = layer.record(ctx, &mut encoder, &input).unwrap();
+                ctx.queue().submit([encoder.finish()]);
+                let got = ctx.download_tensor(&out).unwrap();
+                assert_close(
+                    &format!(
+                        "gdn c{c} inverse={inverse} on {h}x{w}, subgroups={}",
+                        ctx.uses_subgroups()
+                    ),
+                    &got,
+                    &want,
+                    TOL,
+                );
+            }
         }
     }
+}
+
+#[test]
+fn subgroup_variants_run_where_the_adapter_has_subgroups() {
+    let ctx = gpu();
+    let has = ctx.device().features().contains(wgpu::Features::SUBGROUP)
+        && ctx.adapter_info().subgroup_min_size >= 8;
+    assert_eq!(ctx.uses_subgroups(), has, "{}", ctx.adapter_description());
 }
 
 #[test]

@@ -7,12 +7,24 @@ fn every_shader_parses_and_validates() {
     for (name, source) in SHADER_SOURCES {
         let module = naga::front::wgsl::parse_str(source)
             .unwrap_or_else(|e| panic!("{name}: {}", e.emit_to_string(source)));
-        naga::valid::Validator::new(
-            naga::valid::ValidationFlags::all(),
-            naga::valid::Capabilities::empty(),
-        )
-        .validate(&module)
-        .unwrap_or_else(|e| panic!("{name}: {e:?}"));
+        let (capabilities, stages, operations) = if name.ends_with("_subgroup.wgsl") {
+            (
+                naga::valid::Capabilities::SUBGROUP,
+                naga::valid::ShaderStages::COMPUTE,
+                naga::valid::SubgroupOperationSet::all(),
+            )
+        } else {
+            (
+                naga::valid::Capabilities::empty(),
+                naga::valid::ShaderStages::empty(),
+                naga::valid::SubgroupOperationSet::empty(),
+            )
+        };
+        naga::valid::Validator::new(naga::valid::ValidationFlags::all(), capabilities)
+            .subgroup_stages(stages)
+            .subgroup_operations(operations)
+            .validate(&module)
+            .unwrap_or_else(|e| panic!("{name}: {e:?}"));
     }
 }
 

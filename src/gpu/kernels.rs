@@ -6,8 +6,20 @@ use crate::error::{Error, Result};
 /// Every WGSL file of `shaders/`, by file name: compiled into the binary, validated by naga in tests.
 pub const SHADER_SOURCES: &[(&str, &str)] = &[
     ("conv.wgsl", include_str!("../../shaders/conv.wgsl")),
+    (
+        "conv_subgroup.wgsl",
+        include_str!("../../shaders/conv_subgroup.wgsl"),
+    ),
     ("deconv.wgsl", include_str!("../../shaders/deconv.wgsl")),
     ("gdn.wgsl", include_str!("../../shaders/gdn.wgsl")),
+    (
+        "deconv_subgroup.wgsl",
+        include_str!("../../shaders/deconv_subgroup.wgsl"),
+    ),
+    (
+        "gdn_subgroup.wgsl",
+        include_str!("../../shaders/gdn_subgroup.wgsl"),
+    ),
     (
         "elementwise.wgsl",
         include_str!("../../shaders/elementwise.wgsl"),
@@ -37,6 +49,7 @@ pub struct Kernels {
     tensor_to_rgba8: wgpu::ComputePipeline,
     int_conv: wgpu::ComputePipeline,
     scale_index: wgpu::ComputePipeline,
+    subgroups: bool,
 }
 
 fn source(file: &str) -> &'static str {
@@ -48,7 +61,10 @@ fn source(file: &str) -> &'static str {
 }
 
 impl Kernels {
-    pub(crate) fn new(device: &wgpu::Device) -> Result<Kernels> {
+    /// Compiles every kernel; with `subgroups`, conv, deconv and gdn come from their `_subgroup`
+    /// variants
+    /// (the device must have `Features::SUBGROUP` and subgroups of at least 8 invocations).
+    pub(crate) fn new(device: &wgpu::Device, subgroups: bool) -> Result<Kernels> {
         let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
         let module = |file: &str| {
             device.create_shader_module(wgpu::ShaderModuleDescriptor {
@@ -56,9 +72,18 @@ impl Kernels {
                 source: wgpu::ShaderSource::Wgsl(source(file).into()),
             })
         };
-        let conv = module("conv.wgsl");
-        let deconv = module("deconv.wgsl");
-        let gdn = module("gdn.wgsl");
+        let variant = |file: &str| {
+            let file = match subgroups {
+                true => file.replace(".wgsl", "_subgroup.wgsl"),
+                false => file.to_string(),
+            };
+            module(&file)
+        };
+        let (conv, deconv, gdn) = (
+            variant("conv.wgsl"),
+            variant("deconv.wgsl"),
+            variant("gdn.wgsl"),
+        );
         let elementwise = module("elementwise.wgsl");
         let image = module("image.wgsl");
         let hyper = module("hyper_int.wgsl");
@@ -82,11 +107,19 @@ impl Kernels {
             tensor_to_rgba8: pipeline(&image, "tensor_to_rgba8"),
             int_conv: pipeline(&hyper, "int_conv"),
             scale_index: pipeline(&hyper, "scale_index"),
+            subgroups,
         };
         if let Some(e) = pollster::block_on(scope.pop()) {
             return Err(Error::Gpu(format!("compiling the WGSL kernels: {e}")));
         }
         Ok(kernels)
+    }
+}
+
+impl Kernels {
+    /// Whether conv2d and gdn run their subgroup variants.
+    pub fn subgroups(&self) -> bool {
+        self.subgroups
     }
 }
 
@@ -105,7 +138,7 @@ struct ConvParams {
     pad: u32,
     flags: u32,
     blocks_per_residue: u32,
-    _pad: u32,
+    rows_per_residue: u32,
 }
 
 /// Parameters of the per-pixel kernels (gdn.wgsl, elementwise.wgsl).
@@ -242,7 +275,15 @@ impl Kernels {
         output: &GpuTensor,
     ) -> Result<()> {
         let out_w = output.width;
-        let blocks_per_residue = out_w.div_ceil(shape.stride).div_ceil(PX);
+        let mut blocks_per_residue = out_w.div_ceil(shape.stride).div_ceil(PX);
+        let mut y_invocations = output.height;
+        let mut rows_per_residue = 0;
+        if shape.transposed && self.subgroups {
+            // deconv_subgroup.wgsl: each workgroup inside one residue class of x and of y
+            blocks_per_residue = blocks_per_residue.next_multiple_of(8);
+            rows_per_residue = output.height.div_ceil(shape.stride).next_multiple_of(8);
+            y_invocations = rows_per_residue * shape.stride;
+        }
         let params = ConvParams {
             in_w: input.width as u32,
             in_h: input.height as u32,
@@ -255,7 +296,7 @@ impl Kernels {
             pad: shape.pad as u32,
             flags: u32::from(shape.relu) | (u32::from(shape.abs_input) << 1),
             blocks_per_residue: blocks_per_residue as u32,
-            _pad: 0,
+            rows_per_residue: rows_per_residue as u32,
         };
         let (pipeline, x_invocations) = if shape.transposed {
             (&self.conv_transpose2d, blocks_per_residue * shape.stride)
@@ -275,7 +316,7 @@ impl Kernels {
             ],
             (
                 x_invocations.div_ceil(8),
-                output.height.div_ceil(8),
+                y_invocations.div_ceil(8),
                 output.groups(),
             ),
         )

@@ -108,7 +108,11 @@ impl GpuContext {
         })?;
         let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
             label: Some("vaec-gpu"),
-            required_features: wgpu::Features::empty(),
+            // only what the codec can use: subgroup kernels, and timestamps for the bench
+            required_features: adapter.features()
+                & (wgpu::Features::SUBGROUP
+                    | wgpu::Features::TIMESTAMP_QUERY
+                    | wgpu::Features::TIMESTAMP_QUERY_INSIDE_ENCODERS),
             required_limits: adapter.limits(),
             ..Default::default()
         }))
@@ -131,10 +135,14 @@ impl GpuContext {
         Ok(ctx)
     }
 
-    /// Uses an application's device and queue (the limits it was created with apply).
+    /// Uses an application's device and queue (the limits it was created with apply). The
+    /// subgroup kernel variants are used when the device was created with `Features::SUBGROUP`
+    /// and its subgroups have at least 8 invocations.
     pub fn from_device(device: wgpu::Device, queue: wgpu::Queue) -> Result<GpuContext> {
         let info = device.adapter_info();
-        let kernels = Kernels::new(&device)?;
+        let subgroups =
+            device.features().contains(wgpu::Features::SUBGROUP) && info.subgroup_min_size >= 8;
+        let kernels = Kernels::new(&device, subgroups)?;
         Ok(GpuContext {
             device,
             queue,
@@ -202,6 +210,18 @@ impl GpuContext {
             Some(why) => Err(Error::DeviceLost(why)),
             None => Ok(()),
         }
+    }
+
+    /// The same device with the portable kernels only (no subgroup variants): a baseline for
+    /// benchmarks and tests.
+    pub fn without_subgroups(mut self) -> Result<GpuContext> {
+        self.kernels = Kernels::new(&self.device, false)?;
+        Ok(self)
+    }
+
+    /// Whether the convolution and GDN kernels use subgroup operations on this device.
+    pub fn uses_subgroups(&self) -> bool {
+        self.kernels.subgroups()
     }
 
     /// The adapter's name, backend and driver.

@@ -19,6 +19,26 @@ pub fn gpu() -> &'static GpuContext {
     })
 }
 
+/// The same adapter with the portable kernels only (no subgroup variants).
+pub fn gpu_without_subgroups() -> &'static GpuContext {
+    static CTX: OnceLock<GpuContext> = OnceLock::new();
+    CTX.get_or_init(|| {
+        GpuContext::new(None)
+            .and_then(GpuContext::without_subgroups)
+            .expect("a GPU adapter (install mesa-vulkan-drivers)")
+    })
+}
+
+/// Every kernel variant this machine can run: the default context (subgroup variants where the
+/// adapter has subgroups) and the portable kernels.
+pub fn gpus() -> Vec<&'static GpuContext> {
+    if gpu().uses_subgroups() {
+        vec![gpu(), gpu_without_subgroups()]
+    } else {
+        vec![gpu()]
+    }
+}
+
 /// xorshift64*: deterministic random numbers without a dependency.
 pub struct Rng(u64);
 
