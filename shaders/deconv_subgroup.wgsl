@@ -1,6 +1,6 @@
 // deconv.wgsl's conv_transpose2d for adapters with subgroups of at least 8 invocations: the
-// weights are loaded as one vec2 per lane and rebuilt with subgroupBroadcast (see
-// conv_subgroup.wgsl for why).
+// weights are loaded as one vec2 per lane and rebuilt with subgroupBroadcast, and each invocation
+// computes 4 output channel groups (see conv_subgroup.wgsl for why).
 //
 // Subgroup operations need uniform control flow, so which taps apply must be the same for a whole
 // workgroup: every workgroup covers 8 x 8 invocations of one residue class of x and one of y
@@ -25,6 +25,8 @@ struct Params {
 }
 
 const PX: u32 = 4u;
+// Output channel groups per invocation: 4, or 1 for layers with fewer than 4 (set by the host).
+override GROUPS: u32 = 4u;
 const FLAG_RELU: u32 = 1u;
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -47,6 +49,19 @@ fn broadcast_matrix(index: u32, lane: u32) -> mat4x4<f32> {
         subgroupBroadcast(q.x, 7u), subgroupBroadcast(q.y, 7u));
 }
 
+// Output group `g`, pixel (x, y): bias-added sum, ReLU if asked; groups past the last are dropped.
+fn store(g: u32, x: u32, y: u32, acc: vec4<f32>) {
+    if (g < p.out_c4) {
+        var v = acc;
+        if ((p.flags & FLAG_RELU) != 0u) {
+            v = max(v, vec4<f32>(0.0));
+        }
+        dst[(g * p.out_h + y) * p.out_w + x] = v;
+    }
+}
+
+// Each invocation: PX pixels of a row (x = ox0, ox0 + stride, ...) for 4 output channel groups,
+// written out as plain variables (see conv_subgroup.wgsl).
 @compute @workgroup_size(64, 1, 1)
 fn conv_transpose2d(
     @builtin(workgroup_id) wid: vec3<u32>,
@@ -59,18 +74,29 @@ fn conv_transpose2d(
     let block = gx % p.blocks_per_residue;
     let ry = gy / p.rows_per_residue; // the same for the whole workgroup
     let oy = ry + p.stride * (gy % p.rows_per_residue);
-    let og = wid.z;
     let s = i32(p.stride);
     let ox0 = residue + p.stride * block * PX;
-    let b = bias[og];
-    var acc = array<vec4<f32>, PX>(b, b, b, b);
+    // groups past the last compute on a copy of the last one (uniform control flow) and are dropped
+    let first = wid.z * GROUPS;
+    let og0 = min(first, p.out_c4 - 1u);
+    let og1 = min(first + 1u, p.out_c4 - 1u);
+    let og2 = min(first + 2u, p.out_c4 - 1u);
+    let og3 = min(first + 3u, p.out_c4 - 1u);
+    let b0 = bias[og0];
+    let b1 = bias[og1];
+    let b2 = bias[og2];
+    let b3 = bias[og3];
+    var acc0 = array<vec4<f32>, PX>(b0, b0, b0, b0);
+    var acc1 = array<vec4<f32>, PX>(b1, b1, b1, b1);
+    var acc2 = array<vec4<f32>, PX>(b2, b2, b2, b2);
+    var acc3 = array<vec4<f32>, PX>(b3, b3, b3, b3);
     let taps = p.ksize * p.ksize;
     for (var ky = 0u; ky < p.ksize; ky++) {
         // (oy + pad - ky) mod s depends only on ry: uniform
-        let ty = i32(oy + p.pad) - i32(ky);
         if ((i32(ry + p.pad) - i32(ky)) % s != 0) {
             continue;
         }
+        let ty = i32(oy + p.pad) - i32(ky);
         let iy = ty / s;
         let y_ok = ty >= 0 && iy < i32(p.in_h);
         let row_y = u32(clamp(iy, 0, i32(p.in_h) - 1));
@@ -80,14 +106,28 @@ fn conv_transpose2d(
             }
             // input x of the first pixel; pixel k reads ix0 + k
             let ix0 = (i32(ox0 + p.pad) - i32(kx)) / s;
+            let tap = ky * p.ksize + kx;
             for (var ig = 0u; ig < p.in_c4; ig++) {
-                let w = broadcast_matrix(((og * p.in_c4 + ig) * taps) + ky * p.ksize + kx, lane);
+                let w0 = broadcast_matrix((og0 * p.in_c4 + ig) * taps + tap, lane);
+                var w1 = w0;
+                var w2 = w0;
+                var w3 = w0;
+                if (GROUPS == 4u) {
+                    w1 = broadcast_matrix((og1 * p.in_c4 + ig) * taps + tap, lane);
+                    w2 = broadcast_matrix((og2 * p.in_c4 + ig) * taps + tap, lane);
+                    w3 = broadcast_matrix((og3 * p.in_c4 + ig) * taps + tap, lane);
+                }
                 let row = (ig * p.in_h + row_y) * p.in_w;
                 for (var k = 0u; k < PX; k++) {
                     let ix = ix0 + i32(k);
-                    let v = src[row + u32(clamp(ix, 0, i32(p.in_w) - 1))];
                     let ok = y_ok && ix >= 0 && ix < i32(p.in_w);
-                    acc[k] += w * select(vec4<f32>(0.0), v, ok);
+                    let v = select(vec4<f32>(0.0), src[row + u32(clamp(ix, 0, i32(p.in_w) - 1))], ok);
+                    acc0[k] += w0 * v;
+                    if (GROUPS == 4u) {
+                        acc1[k] += w1 * v;
+                        acc2[k] += w2 * v;
+                        acc3[k] += w3 * v;
+                    }
                 }
             }
         }
@@ -95,15 +135,15 @@ fn conv_transpose2d(
     if (residue >= p.stride || ry >= p.stride || oy >= p.out_h) {
         return;
     }
-    let out_row = (og * p.out_h + oy) * p.out_w;
     for (var k = 0u; k < PX; k++) {
         let ox = ox0 + p.stride * k;
         if (ox < p.out_w) {
-            var v = acc[k];
-            if ((p.flags & FLAG_RELU) != 0u) {
-                v = max(v, vec4<f32>(0.0));
+            store(first, ox, oy, acc0[k]);
+            if (GROUPS == 4u) {
+                store(first + 1u, ox, oy, acc1[k]);
+                store(first + 2u, ox, oy, acc2[k]);
+                store(first + 3u, ox, oy, acc3[k]);
             }
-            dst[out_row + ox] = v;
         }
     }
 }

@@ -54,6 +54,8 @@ fn conv2d_5x5_stride2_matches_reference() {
     check_conv(1, 3, 5, 5, 2, false, false, false);
     check_conv(2, 7, 6, 5, 2, false, true, false);
     check_conv(3, 16, 13, 5, 2, false, false, false);
+    // 6 output groups: the subgroup kernels' 4-group blocks with a partial last block
+    check_conv(10, 9, 24, 5, 2, false, true, false);
 }
 
 #[test]
@@ -67,6 +69,7 @@ fn conv_transpose2d_5x5_stride2_matches_reference() {
     check_conv(6, 5, 3, 5, 2, true, false, false);
     check_conv(7, 6, 7, 5, 2, true, true, false);
     check_conv(8, 13, 16, 5, 2, true, false, false);
+    check_conv(11, 9, 21, 5, 2, true, true, false);
 }
 
 #[test]

@@ -33,6 +33,8 @@ pub const SHADER_SOURCES: &[(&str, &str)] = &[
 
 /// Output pixels per invocation along x in conv.wgsl and deconv.wgsl (their `PX`).
 const PX: usize = 4;
+/// Output channel groups per invocation in conv_subgroup.wgsl and deconv_subgroup.wgsl.
+const SUBGROUP_OUTPUT_GROUPS: usize = 4;
 /// Invocations per workgroup of the 1-D kernels (gdn, elementwise).
 const LINEAR_WORKGROUP: usize = 64;
 /// Largest workgroup count per dispatch dimension that every adapter allows.
@@ -42,6 +44,10 @@ const MAX_GROUPS: usize = 65535;
 pub struct Kernels {
     conv2d: wgpu::ComputePipeline,
     conv_transpose2d: wgpu::ComputePipeline,
+    /// Subgroup variants with one output group per invocation, for layers with fewer than
+    /// [`SUBGROUP_OUTPUT_GROUPS`] (None with the portable kernels).
+    conv2d_one_group: Option<wgpu::ComputePipeline>,
+    conv_transpose2d_one_group: Option<wgpu::ComputePipeline>,
     gdn: wgpu::ComputePipeline,
     scale_round: wgpu::ComputePipeline,
     scale: wgpu::ComputePipeline,
@@ -87,19 +93,28 @@ impl Kernels {
         let elementwise = module("elementwise.wgsl");
         let image = module("image.wgsl");
         let hyper = module("hyper_int.wgsl");
-        let pipeline = |m: &wgpu::ShaderModule, entry: &str| {
+        let with_constants = |m: &wgpu::ShaderModule, entry: &str, constants: &[(&str, f64)]| {
             device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
                 label: Some(entry),
                 layout: None,
                 module: m,
                 entry_point: Some(entry),
-                compilation_options: Default::default(),
+                compilation_options: wgpu::PipelineCompilationOptions {
+                    constants,
+                    ..Default::default()
+                },
                 cache: None,
             })
+        };
+        let pipeline = |m: &wgpu::ShaderModule, entry: &str| with_constants(m, entry, &[]);
+        let one_group = |m: &wgpu::ShaderModule, entry: &str| {
+            subgroups.then(|| with_constants(m, entry, &[("GROUPS", 1.0)]))
         };
         let kernels = Kernels {
             conv2d: pipeline(&conv, "conv2d"),
             conv_transpose2d: pipeline(&deconv, "conv_transpose2d"),
+            conv2d_one_group: one_group(&conv, "conv2d"),
+            conv_transpose2d_one_group: one_group(&deconv, "conv_transpose2d"),
             gdn: pipeline(&gdn, "gdn"),
             scale_round: pipeline(&elementwise, "scale_round"),
             scale: pipeline(&elementwise, "scale"),
@@ -298,10 +313,22 @@ impl Kernels {
             blocks_per_residue: blocks_per_residue as u32,
             rows_per_residue: rows_per_residue as u32,
         };
-        let (pipeline, x_invocations) = if shape.transposed {
-            (&self.conv_transpose2d, blocks_per_residue * shape.stride)
-        } else {
-            (&self.conv2d, out_w.div_ceil(PX))
+        let several = self.subgroups && output.groups() >= SUBGROUP_OUTPUT_GROUPS;
+        let (pipeline, x_invocations) = match shape.transposed {
+            true => (
+                match &self.conv_transpose2d_one_group {
+                    Some(one) if !several => one,
+                    _ => &self.conv_transpose2d,
+                },
+                blocks_per_residue * shape.stride,
+            ),
+            false => (
+                match &self.conv2d_one_group {
+                    Some(one) if !several => one,
+                    _ => &self.conv2d,
+                },
+                out_w.div_ceil(PX),
+            ),
         };
         dispatch(
             ctx,
@@ -317,7 +344,11 @@ impl Kernels {
             (
                 x_invocations.div_ceil(8),
                 y_invocations.div_ceil(8),
-                output.groups(),
+                match several {
+                    // conv_subgroup.wgsl and deconv_subgroup.wgsl: 4 output groups per invocation
+                    true => output.groups().div_ceil(SUBGROUP_OUTPUT_GROUPS),
+                    false => output.groups(),
+                },
             ),
         )
     }
