@@ -76,7 +76,14 @@ fn conv_transpose2d_5x5_stride2_matches_reference() {
 fn gdn_and_igdn_match_reference() {
     for ctx in gpus() {
         let mut rng = Rng::new(9);
-        for (c, inverse) in [(1, false), (5, false), (6, true), (13, true), (16, false)] {
+        for (c, inverse) in [
+            (1, false),
+            (5, false),
+            (6, true),
+            (13, true),
+            (16, false),
+            (24, true),
+        ] {
             let g = random_gdn(&mut rng, c, inverse);
             let layer = GpuGdn::new(ctx, &g).unwrap();
             for &(h, w) in SIZES {

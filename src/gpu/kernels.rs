@@ -33,8 +33,10 @@ pub const SHADER_SOURCES: &[(&str, &str)] = &[
 
 /// Output pixels per invocation along x in conv.wgsl and deconv.wgsl (their `PX`).
 const PX: usize = 4;
-/// Output channel groups per invocation in conv_subgroup.wgsl and deconv_subgroup.wgsl.
+/// Output channel groups per invocation in the `_subgroup.wgsl` kernels.
 const SUBGROUP_OUTPUT_GROUPS: usize = 4;
+/// Pixels per invocation in gdn_subgroup.wgsl.
+const SUBGROUP_GDN_PIXELS: usize = 4;
 /// Invocations per workgroup of the 1-D kernels (gdn, elementwise).
 const LINEAR_WORKGROUP: usize = 64;
 /// Largest workgroup count per dispatch dimension that every adapter allows.
@@ -48,6 +50,7 @@ pub struct Kernels {
     /// [`SUBGROUP_OUTPUT_GROUPS`] (None with the portable kernels).
     conv2d_one_group: Option<wgpu::ComputePipeline>,
     conv_transpose2d_one_group: Option<wgpu::ComputePipeline>,
+    gdn_one_group: Option<wgpu::ComputePipeline>,
     gdn: wgpu::ComputePipeline,
     scale_round: wgpu::ComputePipeline,
     scale: wgpu::ComputePipeline,
@@ -115,6 +118,7 @@ impl Kernels {
             conv_transpose2d: pipeline(&deconv, "conv_transpose2d"),
             conv2d_one_group: one_group(&conv, "conv2d"),
             conv_transpose2d_one_group: one_group(&deconv, "conv_transpose2d"),
+            gdn_one_group: one_group(&gdn, "gdn"),
             gdn: pipeline(&gdn, "gdn"),
             scale_round: pipeline(&elementwise, "scale_round"),
             scale: pipeline(&elementwise, "scale"),
@@ -366,17 +370,29 @@ impl Kernels {
         output: &GpuTensor,
     ) -> Result<()> {
         let plane = input.height * input.width;
-        let ((gx, gy), row_pitch) = linear_groups(plane);
+        // the subgroup kernel covers SUBGROUP_GDN_PIXELS pixels per invocation
+        let pixels_per_invocation = if self.subgroups {
+            SUBGROUP_GDN_PIXELS
+        } else {
+            1
+        };
+        let ((gx, gy), row_pitch) = linear_groups(plane.div_ceil(pixels_per_invocation));
         let params = LinearParams {
             plane: plane as u32,
             c4: input.groups() as u32,
             extra: u32::from(inverse),
             row_pitch,
         };
+        let several = self.subgroups && input.groups() >= SUBGROUP_OUTPUT_GROUPS;
+        let (pipeline, z_groups) = match (&self.gdn_one_group, several) {
+            (Some(one), false) => (one, input.groups()),
+            (_, true) => (&self.gdn, input.groups().div_ceil(SUBGROUP_OUTPUT_GROUPS)),
+            (None, false) => (&self.gdn, input.groups()),
+        };
         dispatch(
             ctx,
             encoder,
-            &self.gdn,
+            pipeline,
             bytemuck::bytes_of(&params),
             &[
                 (1, &input.buffer.buffer),
@@ -384,7 +400,7 @@ impl Kernels {
                 (3, gamma),
                 (4, &output.buffer.buffer),
             ],
-            (gx, gy, input.groups()),
+            (gx, gy, z_groups),
         )
     }
 
