@@ -341,12 +341,22 @@ impl GpuContext {
             let _ = tx.send(r);
         });
         self.wait()?;
-        // the wait ran the callback; try_recv so that a callback that never comes cannot hang us
-        let mapped = rx
-            .try_recv()
-            .map_err(|_| Error::Gpu("a readback buffer was not mapped after the wait".into()));
-        self.check_lost()?;
-        mapped?.map_err(|e| Error::Gpu(format!("mapping a readback buffer: {e}")))?;
+        // Another thread polling the same device may be the one that runs our callback, a moment
+        // after our wait returned: wait for it, checking for a lost device meanwhile.
+        let mapped = loop {
+            match rx.recv_timeout(std::time::Duration::from_millis(50)) {
+                Ok(mapped) => break mapped,
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                    self.check_lost()?;
+                    let _ = self.device.poll(wgpu::PollType::Poll);
+                }
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                    self.check_lost()?;
+                    return Err(Error::Gpu("a readback buffer's mapping was dropped".into()));
+                }
+            }
+        };
+        mapped.map_err(|e| Error::Gpu(format!("mapping a readback buffer: {e}")))?;
         let data = staging
             .get_mapped_range(..)
             .map_err(|e| Error::Gpu(format!("reading a readback buffer: {e}")))?
