@@ -10,24 +10,8 @@
 // weight matrix is loaded once per tap and reused PX times from registers, and all invocations of
 // a workgroup share the same output group, so weight loads are uniform across the workgroup.
 
-struct Params {
-    in_w: u32,
-    in_h: u32,
-    in_c4: u32,
-    out_w: u32,
-    out_h: u32,
-    out_c4: u32,
-    ksize: u32,
-    stride: u32,
-    pad: u32,
-    flags: u32,
-    _pad0: u32,
-    _pad1: u32,
-}
+//#include conv_params.wgsl
 
-const PX: u32 = 4u;
-const FLAG_RELU: u32 = 1u;
-const FLAG_ABS_INPUT: u32 = 2u;
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> src: array<vec4<f32>>;

@@ -10,26 +10,10 @@
 // iteration; out-of-range reads are clamped and masked, out-of-range writes skipped at the end.
 // Layout and parameters as in conv.wgsl. gdn_subgroup.wgsl does the same for GDN's gamma.
 
-struct Params {
-    in_w: u32,
-    in_h: u32,
-    in_c4: u32,
-    out_w: u32,
-    out_h: u32,
-    out_c4: u32,
-    ksize: u32,
-    stride: u32,
-    pad: u32,
-    flags: u32,
-    _pad0: u32,
-    _pad1: u32,
-}
+//#include conv_params.wgsl
 
-const PX: u32 = 4u;
 // Output channel groups per invocation: 4, or 1 for layers with fewer than 4 (set by the host).
 override GROUPS: u32 = 4u;
-const FLAG_RELU: u32 = 1u;
-const FLAG_ABS_INPUT: u32 = 2u;
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> src: array<vec4<f32>>;
@@ -37,18 +21,11 @@ const FLAG_ABS_INPUT: u32 = 2u;
 @group(0) @binding(3) var<storage, read> bias: array<vec4<f32>>;
 @group(0) @binding(4) var<storage, read_write> dst: array<vec4<f32>>;
 
-// Matrix `index` of a weight array, from one vec2 load per lane (lanes 0..7 hold pairs 0..7).
-fn broadcast_matrix(index: u32, lane: u32) -> mat4x4<f32> {
-    let q = weights[index * 8u + lane % 8u];
-    return mat4x4<f32>(
-        subgroupBroadcast(q.x, 0u), subgroupBroadcast(q.y, 0u),
-        subgroupBroadcast(q.x, 1u), subgroupBroadcast(q.y, 1u),
-        subgroupBroadcast(q.x, 2u), subgroupBroadcast(q.y, 2u),
-        subgroupBroadcast(q.x, 3u), subgroupBroadcast(q.y, 3u),
-        subgroupBroadcast(q.x, 4u), subgroupBroadcast(q.y, 4u),
-        subgroupBroadcast(q.x, 5u), subgroupBroadcast(q.y, 5u),
-        subgroupBroadcast(q.x, 6u), subgroupBroadcast(q.y, 6u),
-        subgroupBroadcast(q.x, 7u), subgroupBroadcast(q.y, 7u));
+//#include subgroup_matrix.wgsl
+
+// Matrix `index` of the weights, from one vec2 load per lane.
+fn weight_matrix(index: u32, lane: u32) -> mat4x4<f32> {
+    return broadcast_matrix(weights[index * 8u + lane % 8u]);
 }
 
 // Output group `g`, pixel (x, y): bias-added sum, ReLU if asked; groups past the last are dropped.
@@ -100,14 +77,14 @@ fn conv2d(
             let y_ok = iy >= 0 && iy < i32(p.in_h);
             let row = (ig * p.in_h + u32(clamp(iy, 0, i32(p.in_h) - 1))) * p.in_w;
             for (var kx = 0u; kx < p.ksize; kx++) {
-                let w0 = broadcast_matrix(wbase0 + ky * p.ksize + kx, lane);
+                let w0 = weight_matrix(wbase0 + ky * p.ksize + kx, lane);
                 var w1 = w0;
                 var w2 = w0;
                 var w3 = w0;
                 if (GROUPS == 4u) {
-                    w1 = broadcast_matrix(wbase1 + ky * p.ksize + kx, lane);
-                    w2 = broadcast_matrix(wbase2 + ky * p.ksize + kx, lane);
-                    w3 = broadcast_matrix(wbase3 + ky * p.ksize + kx, lane);
+                    w1 = weight_matrix(wbase1 + ky * p.ksize + kx, lane);
+                    w2 = weight_matrix(wbase2 + ky * p.ksize + kx, lane);
+                    w3 = weight_matrix(wbase3 + ky * p.ksize + kx, lane);
                 }
                 for (var k = 0u; k < PX; k++) {
                     let ix = i32((ox0 + k) * p.stride + kx) - i32(p.pad);

@@ -8,24 +8,8 @@
 // (x = r, r + s, r + 2s, ...), so every tap either applies to all of them or to none, and the input
 // pixels it reads are adjacent.
 
-struct Params {
-    in_w: u32,
-    in_h: u32,
-    in_c4: u32,
-    out_w: u32,
-    out_h: u32,
-    out_c4: u32,
-    ksize: u32,
-    stride: u32,
-    pad: u32,
-    flags: u32,
-    // invocations along x per residue class: ceil(ceil(out_w / stride) / PX)
-    blocks_per_residue: u32,
-    _pad1: u32,
-}
+//#include conv_params.wgsl
 
-const PX: u32 = 4u;
-const FLAG_RELU: u32 = 1u;
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> src: array<vec4<f32>>;

@@ -7,27 +7,10 @@
 // modulo the stride. blocks_per_residue and rows_per_residue are padded to multiples of 8 for
 // that; out-of-range reads are clamped and masked, out-of-range writes skipped at the end.
 
-struct Params {
-    in_w: u32,
-    in_h: u32,
-    in_c4: u32,
-    out_w: u32,
-    out_h: u32,
-    out_c4: u32,
-    ksize: u32,
-    stride: u32,
-    pad: u32,
-    flags: u32,
-    // invocations along x per residue class of x: ceil(ceil(out_w / stride) / PX), padded to 8
-    blocks_per_residue: u32,
-    // invocations along y per residue class of y: ceil(out_h / stride), padded to 8
-    rows_per_residue: u32,
-}
+//#include conv_params.wgsl
 
-const PX: u32 = 4u;
 // Output channel groups per invocation: 4, or 1 for layers with fewer than 4 (set by the host).
 override GROUPS: u32 = 4u;
-const FLAG_RELU: u32 = 1u;
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> src: array<vec4<f32>>;
@@ -35,18 +18,11 @@ const FLAG_RELU: u32 = 1u;
 @group(0) @binding(3) var<storage, read> bias: array<vec4<f32>>;
 @group(0) @binding(4) var<storage, read_write> dst: array<vec4<f32>>;
 
-// Matrix `index` of the weights, from one vec2 load per lane (lanes 0..7 hold pairs 0..7).
-fn broadcast_matrix(index: u32, lane: u32) -> mat4x4<f32> {
-    let q = weights[index * 8u + lane % 8u];
-    return mat4x4<f32>(
-        subgroupBroadcast(q.x, 0u), subgroupBroadcast(q.y, 0u),
-        subgroupBroadcast(q.x, 1u), subgroupBroadcast(q.y, 1u),
-        subgroupBroadcast(q.x, 2u), subgroupBroadcast(q.y, 2u),
-        subgroupBroadcast(q.x, 3u), subgroupBroadcast(q.y, 3u),
-        subgroupBroadcast(q.x, 4u), subgroupBroadcast(q.y, 4u),
-        subgroupBroadcast(q.x, 5u), subgroupBroadcast(q.y, 5u),
-        subgroupBroadcast(q.x, 6u), subgroupBroadcast(q.y, 6u),
-        subgroupBroadcast(q.x, 7u), subgroupBroadcast(q.y, 7u));
+//#include subgroup_matrix.wgsl
+
+// Matrix `index` of the weights, from one vec2 load per lane.
+fn weight_matrix(index: u32, lane: u32) -> mat4x4<f32> {
+    return broadcast_matrix(weights[index * 8u + lane % 8u]);
 }
 
 // Output group `g`, pixel (x, y): bias-added sum, ReLU if asked; groups past the last are dropped.
@@ -108,14 +84,14 @@ fn conv_transpose2d(
             let ix0 = (i32(ox0 + p.pad) - i32(kx)) / s;
             let tap = ky * p.ksize + kx;
             for (var ig = 0u; ig < p.in_c4; ig++) {
-                let w0 = broadcast_matrix((og0 * p.in_c4 + ig) * taps + tap, lane);
+                let w0 = weight_matrix((og0 * p.in_c4 + ig) * taps + tap, lane);
                 var w1 = w0;
                 var w2 = w0;
                 var w3 = w0;
                 if (GROUPS == 4u) {
-                    w1 = broadcast_matrix((og1 * p.in_c4 + ig) * taps + tap, lane);
-                    w2 = broadcast_matrix((og2 * p.in_c4 + ig) * taps + tap, lane);
-                    w3 = broadcast_matrix((og3 * p.in_c4 + ig) * taps + tap, lane);
+                    w1 = weight_matrix((og1 * p.in_c4 + ig) * taps + tap, lane);
+                    w2 = weight_matrix((og2 * p.in_c4 + ig) * taps + tap, lane);
+                    w3 = weight_matrix((og3 * p.in_c4 + ig) * taps + tap, lane);
                 }
                 let row = (ig * p.in_h + row_y) * p.in_w;
                 for (var k = 0u; k < PX; k++) {

@@ -21,18 +21,11 @@ const PX: u32 = 4u;
 @group(0) @binding(3) var<storage, read> gamma: array<vec2<f32>>;
 @group(0) @binding(4) var<storage, read_write> dst: array<vec4<f32>>;
 
-// Matrix `index` of a weight array, from one vec2 load per lane (lanes 0..7 hold pairs 0..7).
-fn broadcast_matrix(index: u32, lane: u32) -> mat4x4<f32> {
-    let q = gamma[index * 8u + lane % 8u];
-    return mat4x4<f32>(
-        subgroupBroadcast(q.x, 0u), subgroupBroadcast(q.y, 0u),
-        subgroupBroadcast(q.x, 1u), subgroupBroadcast(q.y, 1u),
-        subgroupBroadcast(q.x, 2u), subgroupBroadcast(q.y, 2u),
-        subgroupBroadcast(q.x, 3u), subgroupBroadcast(q.y, 3u),
-        subgroupBroadcast(q.x, 4u), subgroupBroadcast(q.y, 4u),
-        subgroupBroadcast(q.x, 5u), subgroupBroadcast(q.y, 5u),
-        subgroupBroadcast(q.x, 6u), subgroupBroadcast(q.y, 6u),
-        subgroupBroadcast(q.x, 7u), subgroupBroadcast(q.y, 7u));
+//#include subgroup_matrix.wgsl
+
+// Matrix `index` of the weights, from one vec2 load per lane.
+fn weight_matrix(index: u32, lane: u32) -> mat4x4<f32> {
+    return broadcast_matrix(gamma[index * 8u + lane % 8u]);
 }
 
 // Output group `g` of pixel `px` from its normalizer.
@@ -75,14 +68,14 @@ fn gdn(
         norm3[k] = beta[og3];
     }
     for (var ig = 0u; ig < p.c4; ig++) {
-        let g0 = broadcast_matrix(og0 * p.c4 + ig, lane);
+        let g0 = weight_matrix(og0 * p.c4 + ig, lane);
         var g1 = g0;
         var g2 = g0;
         var g3 = g0;
         if (GROUPS == 4u) {
-            g1 = broadcast_matrix(og1 * p.c4 + ig, lane);
-            g2 = broadcast_matrix(og2 * p.c4 + ig, lane);
-            g3 = broadcast_matrix(og3 * p.c4 + ig, lane);
+            g1 = weight_matrix(og1 * p.c4 + ig, lane);
+            g2 = weight_matrix(og2 * p.c4 + ig, lane);
+            g3 = weight_matrix(og3 * p.c4 + ig, lane);
         }
         for (var k = 0u; k < PX; k++) {
             let v = src[ig * p.plane + min(px0 + k, p.plane - 1u)];

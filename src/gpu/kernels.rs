@@ -29,7 +29,19 @@ pub const SHADER_SOURCES: &[(&str, &str)] = &[
         "hyper_int.wgsl",
         include_str!("../../shaders/hyper_int.wgsl"),
     ),
+    (
+        "conv_params.wgsl",
+        include_str!("../../shaders/conv_params.wgsl"),
+    ),
+    (
+        "subgroup_matrix.wgsl",
+        include_str!("../../shaders/subgroup_matrix.wgsl"),
+    ),
 ];
+
+/// A line `//#include FILE` in a shader is replaced by FILE from [`SHADER_SOURCES`] (WGSL has no
+/// includes; this keeps shared structs and helpers in one place).
+const INCLUDE: &str = "//#include ";
 
 /// Output pixels per invocation along x in conv.wgsl and deconv.wgsl (their `PX`).
 const PX: usize = 4;
@@ -61,12 +73,28 @@ pub struct Kernels {
     subgroups: bool,
 }
 
-fn source(file: &str) -> &'static str {
-    SHADER_SOURCES
-        .iter()
-        .find(|(name, _)| *name == file)
-        .map(|(_, src)| *src)
-        .expect("shader listed in SHADER_SOURCES")
+/// The WGSL source of `file` from [`SHADER_SOURCES`] with its `//#include` lines expanded (one
+/// level: included files include nothing); `None` for an unknown file.
+pub fn shader_source(file: &str) -> Option<String> {
+    let raw = |name: &str| {
+        SHADER_SOURCES
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, src)| *src)
+    };
+    let mut out = String::new();
+    for line in raw(file)?.lines() {
+        match line.strip_prefix(INCLUDE) {
+            Some(included) => out.push_str(raw(included.trim())?),
+            None => out.push_str(line),
+        }
+        out.push('\n');
+    }
+    Some(out)
+}
+
+fn source(file: &str) -> String {
+    shader_source(file).expect("shader and its includes listed in SHADER_SOURCES")
 }
 
 impl Kernels {
@@ -142,7 +170,7 @@ impl Kernels {
     }
 }
 
-/// Parameters shared by conv.wgsl and deconv.wgsl (the WGSL `Params` struct).
+/// The WGSL `Params` of shaders/conv_params.wgsl (conv, deconv and their subgroup variants).
 #[repr(C)]
 #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
 struct ConvParams {

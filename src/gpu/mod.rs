@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 pub use hyper::GpuIntHyper;
-pub use kernels::{Kernels, SHADER_SOURCES};
+pub use kernels::{shader_source, Kernels, SHADER_SOURCES};
 pub use network::{GpuConv, GpuGdn, GpuLayer, GpuNetwork, GpuTransform};
 
 use crate::error::{Error, Result};
