@@ -27,6 +27,7 @@ pub mod hyper;
 pub mod metrics;
 pub mod model;
 pub mod reference;
+pub mod rng;
 pub mod tensor;
 pub mod tiling;
 

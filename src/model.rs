@@ -680,14 +680,8 @@ impl Model {
     /// A model with random weights (deterministic for a seed) and no entropy tables: for tests and
     /// for checking the plumbing without a trained weight file.
     pub fn random(n: usize, m: usize, levels: usize, seed: u64) -> Model {
-        let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-        let mut uniform = move |lo: f32, hi: f32| {
-            state ^= state >> 12;
-            state ^= state << 25;
-            state ^= state >> 27;
-            let u = (state.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 40) as f32 / (1u64 << 24) as f32;
-            lo + (hi - lo) * u
-        };
+        let mut rng = crate::rng::Rng::new(seed);
+        let mut uniform = move |lo: f32, hi: f32| rng.uniform(lo, hi);
         let mut conv =
             |cin: usize, cout: usize, k: usize, s: usize, transposed, relu, abs_input| {
                 let a = (3.0 / (cin * k * k) as f32).sqrt();
