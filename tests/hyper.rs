@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{gpu, Rng};
+use common::{gpus, Rng};
 use vaec_gpu::gpu::GpuIntHyper;
 use vaec_gpu::hyper::{IntConv, IntHyperSynthesis};
 
@@ -51,9 +51,20 @@ fn random_network(rng: &mut Rng, n: usize, m: usize) -> IntHyperSynthesis {
 
 #[test]
 fn gpu_matches_cpu_bit_for_bit() {
-    let ctx = gpu();
+    for ctx in gpus() {
+        check_against_cpu(ctx);
+    }
+}
+
+fn check_against_cpu(ctx: &vaec_gpu::GpuContext) {
     let mut rng = Rng::new(21);
-    for (n, m, h, w) in [(5, 7, 1, 1), (6, 9, 3, 5), (9, 6, 17, 13), (4, 4, 8, 8)] {
+    for (n, m, h, w) in [
+        (5, 7, 1, 1),
+        (6, 9, 3, 5),
+        (9, 6, 17, 13),
+        (4, 4, 8, 8),
+        (19, 21, 5, 7),
+    ] {
         let net = random_network(&mut rng, n, m);
         let symbols: Vec<i32> = (0..n * h * w)
             .map(|_| match rng.below(10) {
@@ -67,7 +78,12 @@ fn gpu_matches_cpu_bit_for_bit() {
             .run(ctx, &symbols, h, w)
             .unwrap();
         assert_eq!(cpu.len(), m * h * 4 * w * 4);
-        assert_eq!(gpu_indexes, cpu, "n={n} m={m} {h}x{w}");
+        assert_eq!(
+            gpu_indexes,
+            cpu,
+            "n={n} m={m} {h}x{w}, subgroups={}",
+            ctx.uses_subgroups()
+        );
         let distinct: std::collections::BTreeSet<u8> = cpu.iter().copied().collect();
         eprintln!("{n}->{m} on {h}x{w}: {} distinct indexes", distinct.len());
     }

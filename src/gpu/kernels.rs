@@ -30,6 +30,10 @@ pub const SHADER_SOURCES: &[(&str, &str)] = &[
         include_str!("../../shaders/hyper_int.wgsl"),
     ),
     (
+        "hyper_int_subgroup.wgsl",
+        include_str!("../../shaders/hyper_int_subgroup.wgsl"),
+    ),
+    (
         "conv_params.wgsl",
         include_str!("../../shaders/conv_params.wgsl"),
     ),
@@ -69,6 +73,8 @@ pub struct Kernels {
     rgba8_to_tensor: wgpu::ComputePipeline,
     tensor_to_rgba8: wgpu::ComputePipeline,
     int_conv: wgpu::ComputePipeline,
+    /// hyper_int_subgroup.wgsl's int_conv, for convolutions that are not transposed.
+    int_conv_subgroup: Option<wgpu::ComputePipeline>,
     scale_index: wgpu::ComputePipeline,
     subgroups: bool,
 }
@@ -153,6 +159,8 @@ impl Kernels {
             rgba8_to_tensor: pipeline(&image, "rgba8_to_tensor"),
             tensor_to_rgba8: pipeline(&image, "tensor_to_rgba8"),
             int_conv: pipeline(&hyper, "int_conv"),
+            int_conv_subgroup: subgroups
+                .then(|| pipeline(&module("hyper_int_subgroup.wgsl"), "int_conv")),
             scale_index: pipeline(&hyper, "scale_index"),
             subgroups,
         };
@@ -565,10 +573,14 @@ impl Kernels {
             act_max: layer.act_max,
             ..bytemuck::Zeroable::zeroed()
         };
+        let pipeline = match &self.int_conv_subgroup {
+            Some(subgroup) if !layer.transposed => subgroup,
+            _ => &self.int_conv,
+        };
         dispatch(
             ctx,
             encoder,
-            &self.int_conv,
+            pipeline,
             bytemuck::bytes_of(&params),
             &[
                 (1, input),

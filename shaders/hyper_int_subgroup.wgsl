@@ -1,0 +1,85 @@
+// hyper_int.wgsl's int_conv for convolutions (not transposed) on adapters with subgroups of at
+// least 8 invocations. Still exact i32 arithmetic: the sum is the same in any order, so the scale
+// indexes stay bit-identical to hyper_int.wgsl and to the Rust twin.
+//
+// The weights of an output group are the same for the whole workgroup; as in conv_subgroup.wgsl,
+// each lane loads those of one of 8 consecutive input channels and subgroupBroadcast hands them
+// to every lane (4 ints loaded per lane for 8 channels instead of 32). Uniform control flow: out-
+// of-range pixels and channels read clamped addresses and contribute 0.
+
+struct Params {
+    in_w: u32,
+    in_h: u32,
+    in_c: u32,
+    out_w: u32,
+    out_h: u32,
+    out_c: u32,
+    ksize: u32,
+    stride: u32,
+    pad: u32,
+    transposed: u32,
+    act_max: i32,
+    count: u32,
+    n_thresholds: u32,
+    _pad0: u32,
+    _pad1: u32,
+    _pad2: u32,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> src: array<i32>;
+@group(0) @binding(2) var<storage, read> weights: array<vec4<i32>>;
+@group(0) @binding(3) var<storage, read> bias: array<vec4<i32>>;
+@group(0) @binding(4) var<storage, read> shift: array<vec4<u32>>;
+@group(0) @binding(5) var<storage, read_write> dst: array<i32>;
+
+// Input channel i at `at` (a pixel offset within a plane), 0 where masked out.
+fn input(i: u32, at: u32, ok: bool) -> i32 {
+    let plane = p.in_h * p.in_w;
+    return select(0, src[min(i, p.in_c - 1u) * plane + at], ok && i < p.in_c);
+}
+
+@compute @workgroup_size(64, 1, 1)
+fn int_conv(
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(local_invocation_index) li: u32,
+    @builtin(subgroup_invocation_id) lane: u32,
+) {
+    let ox = wid.x * 8u + li % 8u;
+    let oy = wid.y * 8u + li / 8u;
+    let o4 = wid.z;
+    let k = p.ksize;
+    let taps = k * k;
+    var acc = bias[o4];
+    for (var ky = 0u; ky < k; ky++) {
+        let iy = i32(oy * p.stride + ky) - i32(p.pad);
+        for (var kx = 0u; kx < k; kx++) {
+            let ix = i32(ox * p.stride + kx) - i32(p.pad);
+            let ok = iy >= 0 && iy < i32(p.in_h) && ix >= 0 && ix < i32(p.in_w);
+            let at = u32(clamp(iy, 0, i32(p.in_h) - 1)) * p.in_w + u32(clamp(ix, 0, i32(p.in_w) - 1));
+            for (var i0 = 0u; i0 < p.in_c; i0 += 8u) {
+                let mine = weights[(o4 * p.in_c + min(i0 + lane % 8u, p.in_c - 1u)) * taps + ky * k + kx];
+                acc += subgroupBroadcast(mine, 0u) * input(i0, at, ok);
+                acc += subgroupBroadcast(mine, 1u) * input(i0 + 1u, at, ok);
+                acc += subgroupBroadcast(mine, 2u) * input(i0 + 2u, at, ok);
+                acc += subgroupBroadcast(mine, 3u) * input(i0 + 3u, at, ok);
+                acc += subgroupBroadcast(mine, 4u) * input(i0 + 4u, at, ok);
+                acc += subgroupBroadcast(mine, 5u) * input(i0 + 5u, at, ok);
+                acc += subgroupBroadcast(mine, 6u) * input(i0 + 6u, at, ok);
+                acc += subgroupBroadcast(mine, 7u) * input(i0 + 7u, at, ok);
+            }
+        }
+    }
+    if (ox >= p.out_w || oy >= p.out_h) {
+        return;
+    }
+    let s = shift[o4];
+    let rounded = (acc + vec4<i32>((vec4<u32>(1u) << s) >> vec4<u32>(1u))) >> s;
+    let y = clamp(rounded, vec4<i32>(0), vec4<i32>(p.act_max));
+    for (var l = 0u; l < 4u; l++) {
+        let o = o4 * 4u + l;
+        if (o < p.out_c) {
+            dst[(o * p.out_h + oy) * p.out_w + ox] = y[l];
+        }
+    }
+}
