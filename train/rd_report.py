@@ -66,12 +66,30 @@ def in_range(rows, lo=0.08, hi=1.1):
     return [r for r in rows if lo <= r["bpp"] <= hi]
 
 
+def compare_with_likelihood(vaec, lik):
+    """Real file size against the float model's likelihood estimate, per picture and quality."""
+    print("\n| quality | bpp, likelihoods | bpp, files | files / likelihoods, mean | per picture, range |")
+    print("|---|---|---|---|---|")
+    worst = 0.0
+    for row in vaec["rows"]:
+        match = [r for r in lik["rows"] if abs(r["quality"] - row["quality"]) < 1e-6]
+        if not match or "images" not in match[0]:
+            continue
+        est = {im["file"]: im["bpp"] for im in match[0]["images"]}
+        ratios = [im["bpp"] / est[im["file"]] for im in row["images"] if im["file"] in est]
+        worst = max([worst] + [abs(r - 1) for r in ratios])
+        print(f"| {row['quality']:g} | {match[0]['bpp']:.4f} | {row['bpp']:.4f} | "
+              f"{row['bpp'] / match[0]['bpp']:.4f} | {min(ratios):.4f} .. {max(ratios):.4f} |")
+    print(f"largest deviation of one picture's file from its likelihood estimate: {100 * worst:.2f}%")
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("vaec_json", help="output of `vaec-gpu eval DIR --json`")
     p.add_argument("--kodak", default=os.path.join(SHARED, "data", "kodak"))
     p.add_argument("--plot", help="write an RD plot (PNG)")
     p.add_argument("--json", help="write all curves and BD-rates")
+    p.add_argument("--likelihood", help="output of `vaec_train.py eval --json`: compare file sizes with it")
     args = p.parse_args()
 
     vaec = json.load(open(args.vaec_json))
@@ -98,6 +116,8 @@ def main():
         rows = in_range(rows)
         bds[name] = bd_rate(np.array([r["bpp"] for r in rows]), np.array([r["psnr"] for r in rows]), vr, vp)
         print(f"BD-rate of vaec-gpu vs {name}: {bds[name]:+.1f}%")
+    if args.likelihood:
+        compare_with_likelihood(vaec, json.load(open(args.likelihood)))
     if args.plot:
         import matplotlib
         matplotlib.use("Agg")

@@ -530,7 +530,7 @@ def cmd_eval(args):
     medians = model.entropy_bottleneck.quantiles[:, 0, 1].view(1, -1, 1, 1)
     rows = []
     for q in qualities:
-        bpps, psnrs, bits_float, bits_int = [], [], 0.0, 0.0
+        bpps, psnrs, bits_float, bits_int, images = [], [], 0.0, 0.0, []
         for f in files:
             x = load_rgb(f)
             h, w = x.shape[2:]
@@ -542,6 +542,7 @@ def cmd_eval(args):
             psnr = 10 * math.log10(1 / F.mse_loss(x8, x).item())
             bpps.append(bpp)
             psnrs.append(psnr)
+            images.append({"file": os.path.basename(f), "bpp": bpp, "psnr": psnr})
             if int_tensors:
                 gain, _ = model.gains(q - 1)
                 y_s = model.g_a(xp) * gain
@@ -551,7 +552,7 @@ def cmd_eval(args):
                 idx_int = int_hs_indexes(int_tensors, z_sym, model)
                 bits_float += table_bits(model, y_hat, idx_float)
                 bits_int += table_bits(model, y_hat, idx_int)
-        row = {"quality": q, "bpp": float(np.mean(bpps)), "psnr": float(np.mean(psnrs))}
+        row = {"quality": q, "bpp": float(np.mean(bpps)), "psnr": float(np.mean(psnrs)), "images": images}
         if int_tensors:
             row["int_hs_rate_cost"] = bits_int / bits_float - 1 if bits_float > 0 else 0.0
         rows.append(row)
