@@ -106,10 +106,18 @@ fn scale_index(@builtin(global_invocation_id) gid: vec3<u32>) {
     if (e >= p.count) {
         return;
     }
+    // thresholds are sorted (the loader checks): the count of those below v is the first position
+    // whose threshold is >= v, found by bisection (6 loads for 63 thresholds instead of 63)
     let v = src[e];
-    var n = 0u;
-    for (var t = 0u; t < p.n_thresholds; t++) {
-        n += u32(v > thresholds[t]);
+    var lo = 0u;
+    var hi = p.n_thresholds;
+    while (lo < hi) {
+        let mid = (lo + hi) / 2u;
+        if (thresholds[mid] < v) {
+            lo = mid + 1u;
+        } else {
+            hi = mid;
+        }
     }
-    indexes[e] = n;
+    indexes[e] = lo;
 }

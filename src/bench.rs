@@ -11,7 +11,7 @@ use std::time::Instant;
 use crate::codec::{padded_size, Codec, Image};
 use crate::entropy::{self, CdfTables};
 use crate::error::{Error, Result};
-use crate::gpu::{GpuIntHyper, GpuLayer, GpuTensor, GpuTransform};
+use crate::gpu::{time_gpu, GpuIntHyper, GpuLayer, GpuTensor, GpuTimer, GpuTransform};
 use crate::model::{Layer, Transform};
 use crate::reference;
 use crate::tensor::Tensor;
@@ -88,66 +88,6 @@ fn layer_macs(layer: &Layer, out: &GpuTensor) -> u64 {
         Layer::Conv(c) => c.macs(out.height, out.width),
         Layer::Gdn(g) => (g.channels * g.channels * out.height * out.width) as u64,
     }
-}
-
-/// Times command-encoder work with two timestamp queries, where the device has them.
-struct GpuTimer {
-    queries: wgpu::QuerySet,
-    resolved: wgpu::Buffer,
-    nanoseconds_per_tick: f64,
-}
-
-impl GpuTimer {
-    fn new(ctx: &crate::gpu::GpuContext) -> Option<GpuTimer> {
-        let needed =
-            wgpu::Features::TIMESTAMP_QUERY | wgpu::Features::TIMESTAMP_QUERY_INSIDE_ENCODERS;
-        if !ctx.device().features().contains(needed) {
-            return None;
-        }
-        Some(GpuTimer {
-            queries: ctx.device().create_query_set(&wgpu::QuerySetDescriptor {
-                label: Some("bench timestamps"),
-                ty: wgpu::QueryType::Timestamp,
-                count: 2,
-            }),
-            resolved: ctx.device().create_buffer(&wgpu::BufferDescriptor {
-                label: Some("bench timestamps"),
-                size: 16,
-                usage: wgpu::BufferUsages::QUERY_RESOLVE | wgpu::BufferUsages::COPY_SRC,
-                mapped_at_creation: false,
-            }),
-            nanoseconds_per_tick: f64::from(ctx.queue().get_timestamp_period()),
-        })
-    }
-}
-
-/// Records `work` into its own submission and returns its output with its seconds: between
-/// timestamps where `timer` exists, else on the host clock around submit and wait.
-fn time_gpu<T>(
-    ctx: &crate::gpu::GpuContext,
-    timer: Option<&GpuTimer>,
-    work: impl FnOnce(&mut wgpu::CommandEncoder) -> Result<T>,
-) -> Result<(T, f64)> {
-    let t0 = Instant::now();
-    let mut enc = ctx.device().create_command_encoder(&Default::default());
-    if let Some(t) = timer {
-        enc.write_timestamp(&t.queries, 0);
-    }
-    let out = work(&mut enc)?;
-    if let Some(t) = timer {
-        enc.write_timestamp(&t.queries, 1);
-        enc.resolve_query_set(&t.queries, 0..2, &t.resolved, 0);
-    }
-    ctx.queue().submit([enc.finish()]);
-    ctx.wait()?;
-    let host = t0.elapsed().as_secs_f64();
-    let Some(t) = timer else {
-        return Ok((out, host));
-    };
-    let ticks = ctx.read_buffer(&t.resolved, 16)?;
-    let at = |i: usize| u64::from_le_bytes(std::array::from_fn(|k| ticks[8 * i + k]));
-    let seconds = at(1).saturating_sub(at(0)) as f64 * t.nanoseconds_per_tick * 1e-9;
-    Ok((out, seconds))
 }
 
 /// Runs a transform layer by layer, timing each.
@@ -302,29 +242,40 @@ pub fn run(codec: &Codec, image: &Image, quality: f32, iterations: usize) -> Res
             .map(|(i, v)| (v - medians[i / zplane]).round_ties_even() as i32)
             .collect();
         let t0 = Instant::now();
-        let indexes = gpu_int.run(ctx, &z_sym, z.height, z.width)?;
-        let hs_macs: u64 = {
-            let (mut h, mut w) = (z.height, z.width);
-            int.layers
-                .iter()
-                .map(|l| {
-                    let (oh, ow) = l.output_size(h, w);
-                    let taps = if l.transposed {
-                        (l.kernel * l.kernel).div_ceil(l.stride * l.stride)
-                    } else {
-                        l.kernel * l.kernel
-                    };
-                    (h, w) = (oh, ow);
-                    (taps * l.in_channels * l.out_channels * oh * ow) as u64
-                })
-                .sum()
-        };
+        let (indexes, stage_secs) =
+            gpu_int.run_timed(ctx, &z_sym, (z.height, z.width), timer.as_ref())?;
+        let total = t0.elapsed().as_secs_f64();
+        let (mut h, mut w) = (z.height, z.width);
+        for (i, l) in int.layers.iter().enumerate() {
+            let (oh, ow) = l.output_size(h, w);
+            // a transposed layer's output pixel sees a 1/stride^2 share of the taps
+            let taps = if l.transposed {
+                (l.kernel * l.kernel).div_ceil(l.stride * l.stride)
+            } else {
+                l.kernel * l.kernel
+            };
+            let name = format!(
+                "h_s.{} int {}{}x{}/{} {}->{}",
+                2 * i,
+                if l.transposed { "deconv" } else { "conv" },
+                l.kernel,
+                l.kernel,
+                l.stride,
+                l.in_channels,
+                l.out_channels
+            );
+            let macs = (taps * l.in_channels * l.out_channels * oh * ow) as u64;
+            named(stages_now, samples_now, &name, stage_secs[i], macs);
+            (h, w) = (oh, ow);
+        }
+        let lookup = stage_secs[int.layers.len()];
+        named(stages_now, samples_now, "h_s scale indexes", lookup, 0);
         named(
             stages_now,
             samples_now,
-            "h_s integer (3 layers + indexes, incl. readback)",
-            t0.elapsed().as_secs_f64(),
-            hs_macs,
+            "h_s upload z + readback indexes",
+            (total - stage_secs.iter().sum::<f64>()).max(0.0),
+            0,
         );
         let y_sym: Vec<i32> = y_gained
             .data

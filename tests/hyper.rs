@@ -35,7 +35,19 @@ fn random_layer(
 }
 
 fn random_network(rng: &mut Rng, n: usize, m: usize) -> IntHyperSynthesis {
-    let mut thresholds: Vec<i32> = (0..63).map(|_| rng.below(1 << 20) as i32).collect();
+    random_network_with(rng, n, m, (1 << 24) - 1, 1 << 20)
+}
+
+/// `last_max`: the last layer's clamp; `threshold_range`: thresholds drawn below it (a small range
+/// gives repeated thresholds and outputs equal to a threshold, the edge cases of the lookup).
+fn random_network_with(
+    rng: &mut Rng,
+    n: usize,
+    m: usize,
+    last_max: i32,
+    threshold_range: u64,
+) -> IntHyperSynthesis {
+    let mut thresholds: Vec<i32> = (0..63).map(|_| rng.below(threshold_range) as i32).collect();
     thresholds.sort();
     IntHyperSynthesis {
         input_frac_bits: 4,
@@ -43,7 +55,7 @@ fn random_network(rng: &mut Rng, n: usize, m: usize) -> IntHyperSynthesis {
         layers: vec![
             random_layer(rng, n, n, 5, 2, true, 4095),
             random_layer(rng, n, n, 5, 2, true, 4095),
-            random_layer(rng, n, m, 3, 1, false, (1 << 24) - 1),
+            random_layer(rng, n, m, 3, 1, false, last_max),
         ],
         thresholds,
     }
@@ -53,6 +65,27 @@ fn random_network(rng: &mut Rng, n: usize, m: usize) -> IntHyperSynthesis {
 fn gpu_matches_cpu_bit_for_bit() {
     for ctx in gpus() {
         check_against_cpu(ctx);
+    }
+}
+
+#[test]
+fn index_lookup_with_repeated_thresholds_and_exact_hits_matches_cpu() {
+    for ctx in gpus() {
+        let mut rng = Rng::new(5);
+        let net = random_network_with(&mut rng, 6, 9, 40, 48);
+        let (h, w) = (7, 5);
+        let symbols: Vec<i32> = (0..6 * h * w).map(|_| rng.below(9) as i32 - 4).collect();
+        let cpu = net.run_cpu(&symbols, h, w);
+        let gpu_indexes = GpuIntHyper::new(ctx, &net)
+            .unwrap()
+            .run(ctx, &symbols, h, w)
+            .unwrap();
+        assert_eq!(gpu_indexes, cpu, "subgroups={}", ctx.uses_subgroups());
+        let distinct: std::collections::BTreeSet<u8> = cpu.iter().copied().collect();
+        assert!(
+            distinct.len() > 3,
+            "the case should spread over several indexes: {distinct:?}"
+        );
     }
 }
 

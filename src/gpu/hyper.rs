@@ -1,7 +1,7 @@
 //! The integer hyper-synthesis on the GPU (`shaders/hyper_int.wgsl`).
 
 use super::kernels::IntConvBuffers;
-use super::{GpuBuffer, GpuContext};
+use super::{time_gpu, GpuBuffer, GpuContext, GpuTimer};
 use crate::error::Result;
 use crate::hyper::{IntConv, IntHyperSynthesis};
 
@@ -68,46 +68,87 @@ impl GpuIntHyper {
     /// Scale-table indexes of y from the z symbols (N x h x w, CHW), bit-identical to
     /// [`IntHyperSynthesis::run_cpu`].
     pub fn run(&self, ctx: &GpuContext, symbols: &[i32], h: usize, w: usize) -> Result<Vec<u8>> {
+        Ok(self.run_stages(ctx, symbols, h, w, None)?.0)
+    }
+
+    /// [`GpuIntHyper::run`] with each stage (the layers, then the index lookup) submitted alone
+    /// and timed (timestamp queries where `timer` exists): the indexes and seconds per stage.
+    pub(crate) fn run_timed(
+        &self,
+        ctx: &GpuContext,
+        symbols: &[i32],
+        (h, w): (usize, usize),
+        timer: Option<&GpuTimer>,
+    ) -> Result<(Vec<u8>, Vec<f64>)> {
+        self.run_stages(ctx, symbols, h, w, Some(timer))
+    }
+
+    /// `timed`: None records everything into one submission; Some submits and times each stage.
+    fn run_stages(
+        &self,
+        ctx: &GpuContext,
+        symbols: &[i32],
+        h: usize,
+        w: usize,
+        timed: Option<Option<&GpuTimer>>,
+    ) -> Result<(Vec<u8>, Vec<f64>)> {
         let input = self.net.input(symbols, h * w);
         let mut current = ctx.upload("int input", &input)?;
         let (mut ch, mut cw) = (h, w);
         let mut encoder = ctx.encoder("int h_s");
+        let mut seconds = Vec::new();
+        let mut stage = |encoder: &mut wgpu::CommandEncoder,
+                         record: &mut dyn FnMut(&mut wgpu::CommandEncoder) -> Result<()>|
+         -> Result<()> {
+            match timed {
+                None => record(encoder),
+                Some(timer) => {
+                    let ((), secs) = time_gpu(ctx, timer, |e| record(e))?;
+                    seconds.push(secs);
+                    Ok(())
+                }
+            }
+        };
         let mut keep = Vec::new();
         for (layer, (weights, bias, shift)) in self.net.layers.iter().zip(&self.layers) {
             let (oh, ow) = layer.output_size(ch, cw);
             let out =
                 ctx.storage_buffer("int activations", (layer.out_channels * oh * ow * 4) as u64)?;
-            ctx.kernels().int_conv(
-                ctx,
-                &mut encoder,
-                layer,
-                IntConvBuffers {
-                    weights: &weights.buffer,
-                    bias: &bias.buffer,
-                    shift: &shift.buffer,
-                },
-                &current.buffer,
-                (ch, cw),
-                &out.buffer,
-            )?;
+            stage(&mut encoder, &mut |e| {
+                ctx.kernels().int_conv(
+                    ctx,
+                    e,
+                    layer,
+                    IntConvBuffers {
+                        weights: &weights.buffer,
+                        bias: &bias.buffer,
+                        shift: &shift.buffer,
+                    },
+                    &current.buffer,
+                    (ch, cw),
+                    &out.buffer,
+                )
+            })?;
             keep.push(std::mem::replace(&mut current, out));
             (ch, cw) = (oh, ow);
         }
         let count = self.net.layers.last().map_or(0, |l| l.out_channels) * ch * cw;
         let indexes = ctx.storage_buffer("scale indexes", (count * 4) as u64)?;
-        ctx.kernels().scale_index(
-            ctx,
-            &mut encoder,
-            &current.buffer,
-            count,
-            &self.thresholds.buffer,
-            self.net.thresholds.len(),
-            &indexes.buffer,
-        )?;
+        stage(&mut encoder, &mut |e| {
+            ctx.kernels().scale_index(
+                ctx,
+                e,
+                &current.buffer,
+                count,
+                &self.thresholds.buffer,
+                self.net.thresholds.len(),
+                &indexes.buffer,
+            )
+        })?;
         ctx.submit(encoder);
         let bytes = ctx.read_buffer(&indexes.buffer, (count * 4) as u64)?;
         drop(keep);
         // indexes are < 256 (at most 256 tables): the low byte of each little-endian u32
-        Ok(bytes.chunks_exact(4).map(|b| b[0]).collect())
+        Ok((bytes.chunks_exact(4).map(|b| b[0]).collect(), seconds))
     }
 }

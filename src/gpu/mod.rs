@@ -7,6 +7,7 @@ pub mod network;
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 pub use hyper::GpuIntHyper;
 pub use kernels::{shader_source, Kernels, SHADER_SOURCES};
@@ -460,4 +461,64 @@ impl GpuTensor {
     pub fn bytes_for(channels: usize, height: usize, width: usize) -> u64 {
         (channels.div_ceil(4) * height * width * 16) as u64
     }
+}
+
+/// Times command-encoder work with two timestamp queries, where the device has them.
+pub(crate) struct GpuTimer {
+    queries: wgpu::QuerySet,
+    resolved: wgpu::Buffer,
+    nanoseconds_per_tick: f64,
+}
+
+impl GpuTimer {
+    pub(crate) fn new(ctx: &GpuContext) -> Option<GpuTimer> {
+        let needed =
+            wgpu::Features::TIMESTAMP_QUERY | wgpu::Features::TIMESTAMP_QUERY_INSIDE_ENCODERS;
+        if !ctx.device().features().contains(needed) {
+            return None;
+        }
+        Some(GpuTimer {
+            queries: ctx.device().create_query_set(&wgpu::QuerySetDescriptor {
+                label: Some("bench timestamps"),
+                ty: wgpu::QueryType::Timestamp,
+                count: 2,
+            }),
+            resolved: ctx.device().create_buffer(&wgpu::BufferDescriptor {
+                label: Some("bench timestamps"),
+                size: 16,
+                usage: wgpu::BufferUsages::QUERY_RESOLVE | wgpu::BufferUsages::COPY_SRC,
+                mapped_at_creation: false,
+            }),
+            nanoseconds_per_tick: f64::from(ctx.queue().get_timestamp_period()),
+        })
+    }
+}
+
+/// Records `work` into its own submission and returns its output with its seconds: between
+/// timestamps where `timer` exists, else on the host clock around submit and wait.
+pub(crate) fn time_gpu<T>(
+    ctx: &GpuContext,
+    timer: Option<&GpuTimer>,
+    work: impl FnOnce(&mut wgpu::CommandEncoder) -> Result<T>,
+) -> Result<(T, f64)> {
+    let t0 = Instant::now();
+    let mut enc = ctx.device().create_command_encoder(&Default::default());
+    if let Some(t) = timer {
+        enc.write_timestamp(&t.queries, 0);
+    }
+    let out = work(&mut enc)?;
+    if let Some(t) = timer {
+        enc.write_timestamp(&t.queries, 1);
+        enc.resolve_query_set(&t.queries, 0..2, &t.resolved, 0);
+    }
+    ctx.queue().submit([enc.finish()]);
+    ctx.wait()?;
+    let host = t0.elapsed().as_secs_f64();
+    let Some(t) = timer else {
+        return Ok((out, host));
+    };
+    let ticks = ctx.read_buffer(&t.resolved, 16)?;
+    let at = |i: usize| u64::from_le_bytes(std::array::from_fn(|k| ticks[8 * i + k]));
+    let seconds = at(1).saturating_sub(at(0)) as f64 * t.nanoseconds_per_tick * 1e-9;
+    Ok((out, seconds))
 }
