@@ -123,3 +123,103 @@ fn conv_transpose2d(
         }
     }
 }
+
+// acc[k] += w * x_k for the PX pixels of an invocation.
+fn mac(acc: ptr<function, array<vec4<f32>, PX>>, w: mat4x4<f32>, x0: vec4<f32>, x1: vec4<f32>, x2: vec4<f32>, x3: vec4<f32>) {
+    (*acc)[0] += w * x0;
+    (*acc)[1] += w * x1;
+    (*acc)[2] += w * x2;
+    (*acc)[3] += w * x3;
+}
+
+// conv_transpose2d for kernel 5, stride 2, pad 2 (every transposed layer of the model). The PX
+// pixels x = ox0 + 2k of an invocation read, through the 2 or 3 taps of their residue, only the 6
+// input texels from ox0 / 2 - 1 on: they are loaded once per (ky, input group) and reused, where
+// the general kernel loads 4 per tap.
+@compute @workgroup_size(64, 1, 1)
+fn conv_transpose2d_k5s2(
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(local_invocation_index) li: u32,
+    @builtin(subgroup_invocation_id) lane: u32,
+) {
+    let gx = wid.x * 8u + li % 8u;
+    let gy = wid.y * 8u + li / 8u;
+    let residue = gx / p.blocks_per_residue; // the same for the whole workgroup
+    let block = gx % p.blocks_per_residue;
+    let ry = gy / p.rows_per_residue; // the same for the whole workgroup
+    let oy = ry + 2u * (gy % p.rows_per_residue);
+    let ox0 = residue + 2u * block * PX;
+    let first = wid.z * GROUPS;
+    let og0 = min(first, p.out_c4 - 1u);
+    let og1 = min(first + 1u, p.out_c4 - 1u);
+    let og2 = min(first + 2u, p.out_c4 - 1u);
+    let og3 = min(first + 3u, p.out_c4 - 1u);
+    let b0 = bias[og0];
+    let b1 = bias[og1];
+    let b2 = bias[og2];
+    let b3 = bias[og3];
+    var acc0 = array<vec4<f32>, PX>(b0, b0, b0, b0);
+    var acc1 = array<vec4<f32>, PX>(b1, b1, b1, b1);
+    var acc2 = array<vec4<f32>, PX>(b2, b2, b2, b2);
+    var acc3 = array<vec4<f32>, PX>(b3, b3, b3, b3);
+    // tap m of this residue is kx = residue + 2m; pixel k reads texel t[k + 2 - m]
+    let x_first = i32(ox0 / 2u) - 1;
+    for (var ky = ry % 2u; ky < 5u; ky += 2u) {
+        let iy = (i32(oy) + 2 - i32(ky)) / 2;
+        let y_ok = i32(oy) + 2 - i32(ky) >= 0 && iy < i32(p.in_h);
+        let row_y = u32(clamp(iy, 0, i32(p.in_h) - 1));
+        for (var ig = 0u; ig < p.in_c4; ig++) {
+            let row = (ig * p.in_h + row_y) * p.in_w;
+            var t: array<vec4<f32>, 6>;
+            for (var j = 0; j < 6; j++) {
+                let ix = x_first + j;
+                let ok = y_ok && ix >= 0 && ix < i32(p.in_w);
+                t[j] = select(vec4<f32>(0.0), src[row + u32(clamp(ix, 0, i32(p.in_w) - 1))], ok);
+            }
+            let t0 = t[0];
+            let t1 = t[1];
+            let t2 = t[2];
+            let t3 = t[3];
+            let t4 = t[4];
+            let t5 = t[5];
+            let tap0 = ky * 5u + residue;
+            // m = 0: kx = residue
+            mac(&acc0, weight_matrix((og0 * p.in_c4 + ig) * 25u + tap0, lane), t2, t3, t4, t5);
+            if (GROUPS == 4u) {
+                mac(&acc1, weight_matrix((og1 * p.in_c4 + ig) * 25u + tap0, lane), t2, t3, t4, t5);
+                mac(&acc2, weight_matrix((og2 * p.in_c4 + ig) * 25u + tap0, lane), t2, t3, t4, t5);
+                mac(&acc3, weight_matrix((og3 * p.in_c4 + ig) * 25u + tap0, lane), t2, t3, t4, t5);
+            }
+            // m = 1: kx = residue + 2
+            mac(&acc0, weight_matrix((og0 * p.in_c4 + ig) * 25u + tap0 + 2u, lane), t1, t2, t3, t4);
+            if (GROUPS == 4u) {
+                mac(&acc1, weight_matrix((og1 * p.in_c4 + ig) * 25u + tap0 + 2u, lane), t1, t2, t3, t4);
+                mac(&acc2, weight_matrix((og2 * p.in_c4 + ig) * 25u + tap0 + 2u, lane), t1, t2, t3, t4);
+                mac(&acc3, weight_matrix((og3 * p.in_c4 + ig) * 25u + tap0 + 2u, lane), t1, t2, t3, t4);
+            }
+            // m = 2: kx = 4, only for residue 0
+            if (residue == 0u) {
+                mac(&acc0, weight_matrix((og0 * p.in_c4 + ig) * 25u + tap0 + 4u, lane), t0, t1, t2, t3);
+                if (GROUPS == 4u) {
+                    mac(&acc1, weight_matrix((og1 * p.in_c4 + ig) * 25u + tap0 + 4u, lane), t0, t1, t2, t3);
+                    mac(&acc2, weight_matrix((og2 * p.in_c4 + ig) * 25u + tap0 + 4u, lane), t0, t1, t2, t3);
+                    mac(&acc3, weight_matrix((og3 * p.in_c4 + ig) * 25u + tap0 + 4u, lane), t0, t1, t2, t3);
+                }
+            }
+        }
+    }
+    if (residue >= 2u || ry >= 2u || oy >= p.out_h) {
+        return;
+    }
+    for (var k = 0u; k < PX; k++) {
+        let ox = ox0 + 2u * k;
+        if (ox < p.out_w) {
+            store(first, ox, oy, acc0[k]);
+            if (GROUPS == 4u) {
+                store(first + 1u, ox, oy, acc1[k]);
+                store(first + 2u, ox, oy, acc2[k]);
+                store(first + 3u, ox, oy, acc3[k]);
+            }
+        }
+    }
+}

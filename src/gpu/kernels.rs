@@ -66,6 +66,8 @@ pub struct Kernels {
     /// [`SUBGROUP_OUTPUT_GROUPS`] (None with the portable kernels).
     conv2d_one_group: Option<wgpu::ComputePipeline>,
     conv_transpose2d_one_group: Option<wgpu::ComputePipeline>,
+    /// deconv_subgroup.wgsl's kernel for 5x5 stride 2 pad 2, 4 groups and 1 group.
+    conv_transpose2d_k5s2: Option<(wgpu::ComputePipeline, wgpu::ComputePipeline)>,
     gdn_one_group: Option<wgpu::ComputePipeline>,
     gdn: wgpu::ComputePipeline,
     scale_round: wgpu::ComputePipeline,
@@ -152,6 +154,12 @@ impl Kernels {
             conv_transpose2d: pipeline(&deconv, "conv_transpose2d"),
             conv2d_one_group: one_group(&conv, "conv2d"),
             conv_transpose2d_one_group: one_group(&deconv, "conv_transpose2d"),
+            conv_transpose2d_k5s2: subgroups.then(|| {
+                (
+                    pipeline(&deconv, "conv_transpose2d_k5s2"),
+                    with_constants(&deconv, "conv_transpose2d_k5s2", &[("GROUPS", 1.0)]),
+                )
+            }),
             gdn_one_group: one_group(&gdn, "gdn"),
             gdn: pipeline(&gdn, "gdn"),
             scale_round: pipeline(&elementwise, "scale_round"),
@@ -356,8 +364,20 @@ impl Kernels {
         let several = self.subgroups && output.groups() >= SUBGROUP_OUTPUT_GROUPS;
         let (pipeline, x_invocations) = match shape.transposed {
             true => (
-                match &self.conv_transpose2d_one_group {
-                    Some(one) if !several => one,
+                match (
+                    &self.conv_transpose2d_k5s2,
+                    &self.conv_transpose2d_one_group,
+                ) {
+                    (Some((four, one)), _)
+                        if shape.kernel == 5 && shape.stride == 2 && shape.pad == 2 =>
+                    {
+                        if several {
+                            four
+                        } else {
+                            one
+                        }
+                    }
+                    (_, Some(one)) if !several => one,
                     _ => &self.conv_transpose2d,
                 },
                 blocks_per_residue * shape.stride,
