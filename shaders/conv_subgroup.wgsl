@@ -118,3 +118,119 @@ fn conv2d(
         }
     }
 }
+
+// acc[k] += w * x_k for the PX pixels of an invocation.
+fn mac(acc: ptr<function, array<vec4<f32>, PX>>, w: mat4x4<f32>, x0: vec4<f32>, x1: vec4<f32>, x2: vec4<f32>, x3: vec4<f32>) {
+    (*acc)[0] += w * x0;
+    (*acc)[1] += w * x1;
+    (*acc)[2] += w * x2;
+    (*acc)[3] += w * x3;
+}
+
+// conv2d for kernel 5, stride 2, pad 2 (every strided layer of the model). The PX pixels of an
+// invocation read 11 distinct input texels of a row through the 5 taps (pixel k, tap kx: texel
+// 2k + kx): they are loaded once per (ky, input group) instead of 20 times.
+@compute @workgroup_size(64, 1, 1)
+fn conv2d_k5s2(
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(local_invocation_index) li: u32,
+    @builtin(subgroup_invocation_id) lane: u32,
+) {
+    let ox0 = (wid.x * 8u + li % 8u) * PX;
+    let oy = wid.y * 8u + li / 8u;
+    let first = wid.z * GROUPS;
+    let og0 = min(first, p.out_c4 - 1u);
+    let og1 = min(first + 1u, p.out_c4 - 1u);
+    let og2 = min(first + 2u, p.out_c4 - 1u);
+    let og3 = min(first + 3u, p.out_c4 - 1u);
+    let b0 = bias[og0];
+    let b1 = bias[og1];
+    let b2 = bias[og2];
+    let b3 = bias[og3];
+    var acc0 = array<vec4<f32>, PX>(b0, b0, b0, b0);
+    var acc1 = array<vec4<f32>, PX>(b1, b1, b1, b1);
+    var acc2 = array<vec4<f32>, PX>(b2, b2, b2, b2);
+    var acc3 = array<vec4<f32>, PX>(b3, b3, b3, b3);
+    let take_abs = (p.flags & FLAG_ABS_INPUT) != 0u;
+    let x_first = i32(ox0 * 2u) - 2;
+    for (var ig = 0u; ig < p.in_c4; ig++) {
+        let wbase0 = (og0 * p.in_c4 + ig) * 25u;
+        let wbase1 = (og1 * p.in_c4 + ig) * 25u;
+        let wbase2 = (og2 * p.in_c4 + ig) * 25u;
+        let wbase3 = (og3 * p.in_c4 + ig) * 25u;
+        for (var ky = 0u; ky < 5u; ky++) {
+            let iy = i32(oy * 2u + ky) - 2;
+            let y_ok = iy >= 0 && iy < i32(p.in_h);
+            let row = (ig * p.in_h + u32(clamp(iy, 0, i32(p.in_h) - 1))) * p.in_w;
+            var t: array<vec4<f32>, 11>;
+            for (var j = 0; j < 11; j++) {
+                let ix = x_first + j;
+                var v = src[row + u32(clamp(ix, 0, i32(p.in_w) - 1))];
+                if (take_abs) {
+                    v = abs(v);
+                }
+                t[j] = select(vec4<f32>(0.0), v, y_ok && ix >= 0 && ix < i32(p.in_w));
+            }
+            let t0 = t[0];
+            let t1 = t[1];
+            let t2 = t[2];
+            let t3 = t[3];
+            let t4 = t[4];
+            let t5 = t[5];
+            let t6 = t[6];
+            let t7 = t[7];
+            let t8 = t[8];
+            let t9 = t[9];
+            let t10 = t[10];
+            let tap = ky * 5u;
+            // kx = 0: pixel k reads t[2k + 0]
+            mac(&acc0, weight_matrix(wbase0 + tap + 0u, lane), t0, t2, t4, t6);
+            if (GROUPS == 4u) {
+                mac(&acc1, weight_matrix(wbase1 + tap + 0u, lane), t0, t2, t4, t6);
+                mac(&acc2, weight_matrix(wbase2 + tap + 0u, lane), t0, t2, t4, t6);
+                mac(&acc3, weight_matrix(wbase3 + tap + 0u, lane), t0, t2, t4, t6);
+            }
+            // kx = 1: pixel k reads t[2k + 1]
+            mac(&acc0, weight_matrix(wbase0 + tap + 1u, lane), t1, t3, t5, t7);
+            if (GROUPS == 4u) {
+                mac(&acc1, weight_matrix(wbase1 + tap + 1u, lane), t1, t3, t5, t7);
+                mac(&acc2, weight_matrix(wbase2 + tap + 1u, lane), t1, t3, t5, t7);
+                mac(&acc3, weight_matrix(wbase3 + tap + 1u, lane), t1, t3, t5, t7);
+            }
+            // kx = 2: pixel k reads t[2k + 2]
+            mac(&acc0, weight_matrix(wbase0 + tap + 2u, lane), t2, t4, t6, t8);
+            if (GROUPS == 4u) {
+                mac(&acc1, weight_matrix(wbase1 + tap + 2u, lane), t2, t4, t6, t8);
+                mac(&acc2, weight_matrix(wbase2 + tap + 2u, lane), t2, t4, t6, t8);
+                mac(&acc3, weight_matrix(wbase3 + tap + 2u, lane), t2, t4, t6, t8);
+            }
+            // kx = 3: pixel k reads t[2k + 3]
+            mac(&acc0, weight_matrix(wbase0 + tap + 3u, lane), t3, t5, t7, t9);
+            if (GROUPS == 4u) {
+                mac(&acc1, weight_matrix(wbase1 + tap + 3u, lane), t3, t5, t7, t9);
+                mac(&acc2, weight_matrix(wbase2 + tap + 3u, lane), t3, t5, t7, t9);
+                mac(&acc3, weight_matrix(wbase3 + tap + 3u, lane), t3, t5, t7, t9);
+            }
+            // kx = 4: pixel k reads t[2k + 4]
+            mac(&acc0, weight_matrix(wbase0 + tap + 4u, lane), t4, t6, t8, t10);
+            if (GROUPS == 4u) {
+                mac(&acc1, weight_matrix(wbase1 + tap + 4u, lane), t4, t6, t8, t10);
+                mac(&acc2, weight_matrix(wbase2 + tap + 4u, lane), t4, t6, t8, t10);
+                mac(&acc3, weight_matrix(wbase3 + tap + 4u, lane), t4, t6, t8, t10);
+            }
+        }
+    }
+    if (oy >= p.out_h) {
+        return;
+    }
+    for (var k = 0u; k < PX; k++) {
+        if (ox0 + k < p.out_w) {
+            store(first, ox0 + k, oy, acc0[k]);
+            if (GROUPS == 4u) {
+                store(first + 1u, ox0 + k, oy, acc1[k]);
+                store(first + 2u, ox0 + k, oy, acc2[k]);
+                store(first + 3u, ox0 + k, oy, acc3[k]);
+            }
+        }
+    }
+}

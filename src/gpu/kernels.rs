@@ -66,6 +66,8 @@ pub struct Kernels {
     /// [`SUBGROUP_OUTPUT_GROUPS`] (None with the portable kernels).
     conv2d_one_group: Option<wgpu::ComputePipeline>,
     conv_transpose2d_one_group: Option<wgpu::ComputePipeline>,
+    /// conv_subgroup.wgsl's kernel for 5x5 stride 2 pad 2, 4 groups and 1 group.
+    conv2d_k5s2: Option<(wgpu::ComputePipeline, wgpu::ComputePipeline)>,
     /// deconv_subgroup.wgsl's kernel for 5x5 stride 2 pad 2, 4 groups and 1 group.
     conv_transpose2d_k5s2: Option<(wgpu::ComputePipeline, wgpu::ComputePipeline)>,
     gdn_one_group: Option<wgpu::ComputePipeline>,
@@ -154,6 +156,12 @@ impl Kernels {
             conv_transpose2d: pipeline(&deconv, "conv_transpose2d"),
             conv2d_one_group: one_group(&conv, "conv2d"),
             conv_transpose2d_one_group: one_group(&deconv, "conv_transpose2d"),
+            conv2d_k5s2: subgroups.then(|| {
+                (
+                    pipeline(&conv, "conv2d_k5s2"),
+                    with_constants(&conv, "conv2d_k5s2", &[("GROUPS", 1.0)]),
+                )
+            }),
             conv_transpose2d_k5s2: subgroups.then(|| {
                 (
                     pipeline(&deconv, "conv_transpose2d_k5s2"),
@@ -383,8 +391,17 @@ impl Kernels {
                 blocks_per_residue * shape.stride,
             ),
             false => (
-                match &self.conv2d_one_group {
-                    Some(one) if !several => one,
+                match (&self.conv2d_k5s2, &self.conv2d_one_group) {
+                    (Some((four, one)), _)
+                        if shape.kernel == 5 && shape.stride == 2 && shape.pad == 2 =>
+                    {
+                        if several {
+                            four
+                        } else {
+                            one
+                        }
+                    }
+                    (_, Some(one)) if !several => one,
                     _ => &self.conv2d,
                 },
                 out_w.div_ceil(PX),
