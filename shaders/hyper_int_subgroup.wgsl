@@ -1,5 +1,5 @@
-// hyper_int.wgsl's int_conv for convolutions (not transposed) on adapters with subgroups of at
-// least 8 invocations. Still exact i32 arithmetic: the sum is the same in any order, so the scale
+// hyper_int.wgsl's int_conv on adapters with subgroups of at least 8 invocations: int_conv for
+// convolutions, int_conv_transpose for transposed ones. Still exact i32 arithmetic: the sum is the same in any order, so the scale
 // indexes stay bit-identical to hyper_int.wgsl and to the Rust twin.
 //
 // The weights of an output group are the same for the whole workgroup; as in conv_subgroup.wgsl,
@@ -21,8 +21,10 @@ struct Params {
     act_max: i32,
     count: u32,
     n_thresholds: u32,
-    _pad0: u32,
-    _pad1: u32,
+    // int_conv_transpose: invocations along x and y per residue class modulo the stride, padded
+    // to 8 so that every workgroup lies in one residue class (taps uniform across it)
+    blocks_per_residue: u32,
+    rows_per_residue: u32,
     _pad2: u32,
 }
 
@@ -59,17 +61,15 @@ fn int_conv(
             let at = u32(clamp(iy, 0, i32(p.in_h) - 1)) * p.in_w + u32(clamp(ix, 0, i32(p.in_w) - 1));
             for (var i0 = 0u; i0 < p.in_c; i0 += 8u) {
                 let mine = weights[(o4 * p.in_c + min(i0 + lane % 8u, p.in_c - 1u)) * taps + ky * k + kx];
-                acc += subgroupBroadcast(mine, 0u) * input(i0, at, ok);
-                acc += subgroupBroadcast(mine, 1u) * input(i0 + 1u, at, ok);
-                acc += subgroupBroadcast(mine, 2u) * input(i0 + 2u, at, ok);
-                acc += subgroupBroadcast(mine, 3u) * input(i0 + 3u, at, ok);
-                acc += subgroupBroadcast(mine, 4u) * input(i0 + 4u, at, ok);
-                acc += subgroupBroadcast(mine, 5u) * input(i0 + 5u, at, ok);
-                acc += subgroupBroadcast(mine, 6u) * input(i0 + 6u, at, ok);
-                acc += subgroupBroadcast(mine, 7u) * input(i0 + 7u, at, ok);
+                acc = mac8(acc, mine, i0, at, ok);
             }
         }
     }
+    finish(ox, oy, o4, acc);
+}
+
+// Shift, clamp and store the 4 output channels of group o4 at (ox, oy), if inside.
+fn finish(ox: u32, oy: u32, o4: u32, acc: vec4<i32>) {
     if (ox >= p.out_w || oy >= p.out_h) {
         return;
     }
@@ -82,4 +82,64 @@ fn int_conv(
             dst[(o * p.out_h + oy) * p.out_w + ox] = y[l];
         }
     }
+}
+
+// Adds the 8 input channels from i0 at `at` times the weights `mine` (lane l holds channel i0 + l).
+fn mac8(acc: vec4<i32>, mine: vec4<i32>, i0: u32, at: u32, ok: bool) -> vec4<i32> {
+    var a = acc;
+    a += subgroupBroadcast(mine, 0u) * input(i0, at, ok);
+    a += subgroupBroadcast(mine, 1u) * input(i0 + 1u, at, ok);
+    a += subgroupBroadcast(mine, 2u) * input(i0 + 2u, at, ok);
+    a += subgroupBroadcast(mine, 3u) * input(i0 + 3u, at, ok);
+    a += subgroupBroadcast(mine, 4u) * input(i0 + 4u, at, ok);
+    a += subgroupBroadcast(mine, 5u) * input(i0 + 5u, at, ok);
+    a += subgroupBroadcast(mine, 6u) * input(i0 + 6u, at, ok);
+    a += subgroupBroadcast(mine, 7u) * input(i0 + 7u, at, ok);
+    return a;
+}
+
+// Transposed layers: output o takes input i where o = i * stride - pad + k. Each workgroup covers
+// one residue class of x and of y modulo the stride, so a tap applies to all its invocations or
+// to none (uniform control flow for the broadcasts).
+@compute @workgroup_size(64, 1, 1)
+fn int_conv_transpose(
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(local_invocation_index) li: u32,
+    @builtin(subgroup_invocation_id) lane: u32,
+) {
+    let gx = wid.x * 8u + li % 8u;
+    let gy = wid.y * 8u + li / 8u;
+    let rx = gx / p.blocks_per_residue; // the same for the whole workgroup
+    let ry = gy / p.rows_per_residue; // the same for the whole workgroup
+    let ox = rx + p.stride * (gx % p.blocks_per_residue);
+    let oy = ry + p.stride * (gy % p.rows_per_residue);
+    let o4 = wid.z;
+    let s = i32(p.stride);
+    let k = p.ksize;
+    let taps = k * k;
+    var acc = bias[o4];
+    for (var ky = 0u; ky < k; ky++) {
+        if ((i32(ry + p.pad) - i32(ky)) % s != 0) {
+            continue;
+        }
+        let ty = i32(oy + p.pad) - i32(ky);
+        let iy = ty / s;
+        for (var kx = 0u; kx < k; kx++) {
+            if ((i32(rx + p.pad) - i32(kx)) % s != 0) {
+                continue;
+            }
+            let tx = i32(ox + p.pad) - i32(kx);
+            let ix = tx / s;
+            let ok = ty >= 0 && iy < i32(p.in_h) && tx >= 0 && ix < i32(p.in_w);
+            let at = u32(clamp(iy, 0, i32(p.in_h) - 1)) * p.in_w + u32(clamp(ix, 0, i32(p.in_w) - 1));
+            for (var i0 = 0u; i0 < p.in_c; i0 += 8u) {
+                let mine = weights[(o4 * p.in_c + min(i0 + lane % 8u, p.in_c - 1u)) * taps + ky * k + kx];
+                acc = mac8(acc, mine, i0, at, ok);
+            }
+        }
+    }
+    if (rx >= p.stride || ry >= p.stride) {
+        return;
+    }
+    finish(ox, oy, o4, acc);
 }

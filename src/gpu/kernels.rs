@@ -77,8 +77,8 @@ pub struct Kernels {
     rgba8_to_tensor: wgpu::ComputePipeline,
     tensor_to_rgba8: wgpu::ComputePipeline,
     int_conv: wgpu::ComputePipeline,
-    /// hyper_int_subgroup.wgsl's int_conv, for convolutions that are not transposed.
-    int_conv_subgroup: Option<wgpu::ComputePipeline>,
+    /// hyper_int_subgroup.wgsl's int_conv and int_conv_transpose.
+    int_conv_subgroup: Option<(wgpu::ComputePipeline, wgpu::ComputePipeline)>,
     scale_index: wgpu::ComputePipeline,
     subgroups: bool,
 }
@@ -175,8 +175,10 @@ impl Kernels {
             rgba8_to_tensor: pipeline(&image, "rgba8_to_tensor"),
             tensor_to_rgba8: pipeline(&image, "tensor_to_rgba8"),
             int_conv: pipeline(&hyper, "int_conv"),
-            int_conv_subgroup: subgroups
-                .then(|| pipeline(&module("hyper_int_subgroup.wgsl"), "int_conv")),
+            int_conv_subgroup: subgroups.then(|| {
+                let m = module("hyper_int_subgroup.wgsl");
+                (pipeline(&m, "int_conv"), pipeline(&m, "int_conv_transpose"))
+            }),
             scale_index: pipeline(&hyper, "scale_index"),
             subgroups,
         };
@@ -254,7 +256,9 @@ struct IntParams {
     act_max: i32,
     count: u32,
     n_thresholds: u32,
-    _pad: [u32; 3],
+    blocks_per_residue: u32,
+    rows_per_residue: u32,
+    _pad: u32,
 }
 
 /// Buffers of one integer layer on the GPU.
@@ -596,7 +600,7 @@ impl Kernels {
         output: &wgpu::Buffer,
     ) -> Result<()> {
         let (out_h, out_w) = layer.output_size(in_h, in_w);
-        let params = IntParams {
+        let mut params = IntParams {
             in_w: in_w as u32,
             in_h: in_h as u32,
             in_c: layer.in_channels as u32,
@@ -610,9 +614,19 @@ impl Kernels {
             act_max: layer.act_max,
             ..bytemuck::Zeroable::zeroed()
         };
+        let mut groups = (out_w.div_ceil(8), out_h.div_ceil(8));
         let pipeline = match &self.int_conv_subgroup {
-            Some(subgroup) if !layer.transposed => subgroup,
-            _ => &self.int_conv,
+            Some((conv, _)) if !layer.transposed => conv,
+            Some((_, transposed)) => {
+                // every workgroup inside one residue class of x and of y
+                let per_x = out_w.div_ceil(layer.stride).next_multiple_of(8);
+                let per_y = out_h.div_ceil(layer.stride).next_multiple_of(8);
+                params.blocks_per_residue = per_x as u32;
+                params.rows_per_residue = per_y as u32;
+                groups = (per_x * layer.stride / 8, per_y * layer.stride / 8);
+                transposed
+            }
+            None => &self.int_conv,
         };
         dispatch(
             ctx,
@@ -626,11 +640,7 @@ impl Kernels {
                 (4, buffers.shift),
                 (5, output),
             ],
-            (
-                out_w.div_ceil(8),
-                out_h.div_ceil(8),
-                layer.out_channels.div_ceil(4),
-            ),
+            (groups.0, groups.1, layer.out_channels.div_ceil(4)),
         )
     }
 
