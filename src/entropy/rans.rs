@@ -283,49 +283,67 @@ pub fn decode_symbols(
     }
     let mut d = Decoder::new(data)?;
     let mask = (1u64 << PRECISION) - 1;
+    // one bounds check per symbol for the table, its lookup and its offset
+    let tabs: Vec<(&[u32], &[u16], i32)> = (0..tables.len())
+        .map(|t| (&tables.cdfs[t][..], &tables.luts[t][..], tables.offsets[t]))
+        .collect();
     for (i, &idx) in indexes.iter().enumerate() {
-        let lane = i % LANES;
-        let (cdf, offset) = tables.table(idx as usize)?;
-        let slot = (d.x[lane] & mask) as u32;
-        // the symbol s with cdf[s] <= slot < cdf[s + 1]: start from the coarse lookup
-        let mut s = tables.luts[idx as usize][(slot >> (PRECISION - LUT_BITS)) as usize] as usize;
-        // one branch-free step covers almost every case; the loop is for runs of rare symbols
-        s += usize::from(cdf[s + 1] <= slot);
-        while cdf[s + 1] <= slot {
-            s += 1;
-        }
-        d.advance(lane, cdf[s], cdf[s + 1] - cdf[s], PRECISION)?;
-        let max_value = cdf.len() - 2;
-        let value = if s == max_value {
-            let mut n = d.get_bypass(lane)?;
-            let mut chunk = n;
-            while chunk == BYPASS_MAX {
-                chunk = d.get_bypass(lane)?;
-                n += chunk;
-                if n > MAX_BYPASS_CHUNKS {
-                    return Err(EntropyError::Corrupt("escaped value longer than 32 bits"));
-                }
-            }
+        out.push(decode_one(&mut d, &tabs, i % LANES, idx, mask)?);
+    }
+    Ok(out)
+}
+
+/// Decodes the symbol of table `idx` from `lane`.
+#[inline(always)]
+fn decode_one(
+    d: &mut Decoder<'_>,
+    tabs: &[(&[u32], &[u16], i32)],
+    lane: usize,
+    idx: u8,
+    mask: u64,
+) -> Result<i32, EntropyError> {
+    let &(cdf, lut, offset) = tabs.get(idx as usize).ok_or(EntropyError::BadIndex {
+        index: idx as usize,
+        count: tabs.len(),
+    })?;
+    let slot = (d.x[lane] & mask) as u32;
+    // the symbol s with cdf[s] <= slot < cdf[s + 1]: start from the coarse lookup
+    let mut s = lut[(slot >> (PRECISION - LUT_BITS)) as usize] as usize;
+    // one branch-free step covers almost every case; the loop is for runs of rare symbols
+    s += usize::from(cdf[s + 1] <= slot);
+    while cdf[s + 1] <= slot {
+        s += 1;
+    }
+    d.advance(lane, cdf[s], cdf[s + 1] - cdf[s], PRECISION)?;
+    let max_value = cdf.len() - 2;
+    let value = if s == max_value {
+        let mut n = d.get_bypass(lane)?;
+        let mut chunk = n;
+        while chunk == BYPASS_MAX {
+            chunk = d.get_bypass(lane)?;
+            n += chunk;
             if n > MAX_BYPASS_CHUNKS {
                 return Err(EntropyError::Corrupt("escaped value longer than 32 bits"));
             }
-            let mut raw: u32 = 0;
-            for j in 0..n {
-                raw |= d.get_bypass(lane)? << (BYPASS_BITS * j);
-            }
-            let raw = raw as i64;
-            if raw & 1 == 1 {
-                -(raw + 1) / 2
-            } else {
-                raw / 2 + max_value as i64
-            }
+        }
+        if n > MAX_BYPASS_CHUNKS {
+            return Err(EntropyError::Corrupt("escaped value longer than 32 bits"));
+        }
+        let mut raw: u32 = 0;
+        for j in 0..n {
+            raw |= d.get_bypass(lane)? << (BYPASS_BITS * j);
+        }
+        let raw = raw as i64;
+        if raw & 1 == 1 {
+            -(raw + 1) / 2
         } else {
-            s as i64
-        };
-        let symbol = value + offset as i64;
-        out.push(i32::try_from(symbol).map_err(|_| EntropyError::Corrupt("symbol out of range"))?);
-    }
-    Ok(out)
+            raw / 2 + max_value as i64
+        }
+    } else {
+        s as i64
+    };
+    let symbol = value + offset as i64;
+    i32::try_from(symbol).map_err(|_| EntropyError::Corrupt("symbol out of range"))
 }
 
 /// The ideal code length in bits of `symbols` under the tables (escapes counted with their bypass
