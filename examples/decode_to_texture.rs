@@ -60,6 +60,8 @@ fn run() -> Result<bool, Box<dyn std::error::Error>> {
     ))?;
     let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
         label: Some("host application"),
+        // vaec-gpu's faster kernels need subgroups; everything works without them
+        required_features: adapter.features() & wgpu::Features::SUBGROUP,
         required_limits: adapter.limits(),
         ..Default::default()
     }))?;
@@ -74,6 +76,13 @@ fn run() -> Result<bool, Box<dyn std::error::Error>> {
         GpuContext::from_device(device.clone(), queue.clone())?,
         Model::builtin()?,
     )?;
+    println!(
+        "codec kernels: {}",
+        match codec.context().uses_subgroups() {
+            true => "subgroup variants",
+            false => "portable",
+        }
+    );
     let rgb = image::open(&input)?.to_rgb8();
     let picture = Image::from_rgb8(rgb.width() as usize, rgb.height() as usize, rgb.as_raw())?;
     let file = codec.encode(&picture, 4.0)?.bytes;
