@@ -49,10 +49,9 @@ fn int_conv(
 ) {
     let ox = wid.x * 8u + li % 8u;
     let oy = wid.y * 8u + li / 8u;
-    let o4 = wid.z;
+    let first = wid.z * 4u;
     let k = p.ksize;
-    let taps = k * k;
-    var acc = bias[o4];
+    var acc = first_bias(first);
     for (var ky = 0u; ky < k; ky++) {
         let iy = i32(oy * p.stride + ky) - i32(p.pad);
         for (var kx = 0u; kx < k; kx++) {
@@ -60,12 +59,11 @@ fn int_conv(
             let ok = iy >= 0 && iy < i32(p.in_h) && ix >= 0 && ix < i32(p.in_w);
             let at = u32(clamp(iy, 0, i32(p.in_h) - 1)) * p.in_w + u32(clamp(ix, 0, i32(p.in_w) - 1));
             for (var i0 = 0u; i0 < p.in_c; i0 += 8u) {
-                let mine = weights[(o4 * p.in_c + min(i0 + lane % 8u, p.in_c - 1u)) * taps + ky * k + kx];
-                acc = mac8(acc, mine, i0, at, ok);
+                mac8(&acc, my_weights(first, i0, ky * k + kx, lane), i0, at, ok);
             }
         }
     }
-    finish(ox, oy, o4, acc);
+    finish4(ox, oy, first, acc);
 }
 
 // Shift, clamp and store the 4 output channels of group o4 at (ox, oy), if inside.
@@ -84,18 +82,81 @@ fn finish(ox: u32, oy: u32, o4: u32, acc: vec4<i32>) {
     }
 }
 
-// Adds the 8 input channels from i0 at `at` times the weights `mine` (lane l holds channel i0 + l).
-fn mac8(acc: vec4<i32>, mine: vec4<i32>, i0: u32, at: u32, ok: bool) -> vec4<i32> {
-    var a = acc;
-    a += subgroupBroadcast(mine, 0u) * input(i0, at, ok);
-    a += subgroupBroadcast(mine, 1u) * input(i0 + 1u, at, ok);
-    a += subgroupBroadcast(mine, 2u) * input(i0 + 2u, at, ok);
-    a += subgroupBroadcast(mine, 3u) * input(i0 + 3u, at, ok);
-    a += subgroupBroadcast(mine, 4u) * input(i0 + 4u, at, ok);
-    a += subgroupBroadcast(mine, 5u) * input(i0 + 5u, at, ok);
-    a += subgroupBroadcast(mine, 6u) * input(i0 + 6u, at, ok);
-    a += subgroupBroadcast(mine, 7u) * input(i0 + 7u, at, ok);
-    return a;
+// Adds the 8 input channels from i0 at `at` times the weights of 4 output groups (`mine[g]`:
+// lane l holds those of channel i0 + l); each input value is loaded once for the 4 groups.
+fn mac8(acc: ptr<function, array<vec4<i32>, 4>>, mine: array<vec4<i32>, 4>, i0: u32, at: u32, ok: bool) {
+    var x: i32;
+    x = input(i0 + 0u, at, ok);
+    (*acc)[0] += subgroupBroadcast(mine[0], 0u) * x;
+    (*acc)[1] += subgroupBroadcast(mine[1], 0u) * x;
+    (*acc)[2] += subgroupBroadcast(mine[2], 0u) * x;
+    (*acc)[3] += subgroupBroadcast(mine[3], 0u) * x;
+    x = input(i0 + 1u, at, ok);
+    (*acc)[0] += subgroupBroadcast(mine[0], 1u) * x;
+    (*acc)[1] += subgroupBroadcast(mine[1], 1u) * x;
+    (*acc)[2] += subgroupBroadcast(mine[2], 1u) * x;
+    (*acc)[3] += subgroupBroadcast(mine[3], 1u) * x;
+    x = input(i0 + 2u, at, ok);
+    (*acc)[0] += subgroupBroadcast(mine[0], 2u) * x;
+    (*acc)[1] += subgroupBroadcast(mine[1], 2u) * x;
+    (*acc)[2] += subgroupBroadcast(mine[2], 2u) * x;
+    (*acc)[3] += subgroupBroadcast(mine[3], 2u) * x;
+    x = input(i0 + 3u, at, ok);
+    (*acc)[0] += subgroupBroadcast(mine[0], 3u) * x;
+    (*acc)[1] += subgroupBroadcast(mine[1], 3u) * x;
+    (*acc)[2] += subgroupBroadcast(mine[2], 3u) * x;
+    (*acc)[3] += subgroupBroadcast(mine[3], 3u) * x;
+    x = input(i0 + 4u, at, ok);
+    (*acc)[0] += subgroupBroadcast(mine[0], 4u) * x;
+    (*acc)[1] += subgroupBroadcast(mine[1], 4u) * x;
+    (*acc)[2] += subgroupBroadcast(mine[2], 4u) * x;
+    (*acc)[3] += subgroupBroadcast(mine[3], 4u) * x;
+    x = input(i0 + 5u, at, ok);
+    (*acc)[0] += subgroupBroadcast(mine[0], 5u) * x;
+    (*acc)[1] += subgroupBroadcast(mine[1], 5u) * x;
+    (*acc)[2] += subgroupBroadcast(mine[2], 5u) * x;
+    (*acc)[3] += subgroupBroadcast(mine[3], 5u) * x;
+    x = input(i0 + 6u, at, ok);
+    (*acc)[0] += subgroupBroadcast(mine[0], 6u) * x;
+    (*acc)[1] += subgroupBroadcast(mine[1], 6u) * x;
+    (*acc)[2] += subgroupBroadcast(mine[2], 6u) * x;
+    (*acc)[3] += subgroupBroadcast(mine[3], 6u) * x;
+    x = input(i0 + 7u, at, ok);
+    (*acc)[0] += subgroupBroadcast(mine[0], 7u) * x;
+    (*acc)[1] += subgroupBroadcast(mine[1], 7u) * x;
+    (*acc)[2] += subgroupBroadcast(mine[2], 7u) * x;
+    (*acc)[3] += subgroupBroadcast(mine[3], 7u) * x;
+}
+
+// The weights of the 4 output groups from `first` (clamped to the last group) for the input
+// channel i0 + lane % 8 (clamped to the last channel) at tap `tap`.
+fn my_weights(first: u32, i0: u32, tap: u32, lane: u32) -> array<vec4<i32>, 4> {
+    let last = (p.out_c + 3u) / 4u - 1u;
+    let i = min(i0 + lane % 8u, p.in_c - 1u);
+    let taps = p.ksize * p.ksize;
+    return array<vec4<i32>, 4>(
+        weights[(min(first, last) * p.in_c + i) * taps + tap],
+        weights[(min(first + 1u, last) * p.in_c + i) * taps + tap],
+        weights[(min(first + 2u, last) * p.in_c + i) * taps + tap],
+        weights[(min(first + 3u, last) * p.in_c + i) * taps + tap]);
+}
+
+// Bias of the 4 output groups from `first` (clamped to the last group).
+fn first_bias(first: u32) -> array<vec4<i32>, 4> {
+    let last = (p.out_c + 3u) / 4u - 1u;
+    return array<vec4<i32>, 4>(
+        bias[min(first, last)], bias[min(first + 1u, last)],
+        bias[min(first + 2u, last)], bias[min(first + 3u, last)]);
+}
+
+// finish() for the 4 groups from `first` (groups past the last are dropped).
+fn finish4(ox: u32, oy: u32, first: u32, acc: array<vec4<i32>, 4>) {
+    let groups = (p.out_c + 3u) / 4u;
+    for (var g = 0u; g < 4u; g++) {
+        if (first + g < groups) {
+            finish(ox, oy, first + g, acc[g]);
+        }
+    }
 }
 
 // Transposed layers: output o takes input i where o = i * stride - pad + k. Each workgroup covers
@@ -113,11 +174,10 @@ fn int_conv_transpose(
     let ry = gy / p.rows_per_residue; // the same for the whole workgroup
     let ox = rx + p.stride * (gx % p.blocks_per_residue);
     let oy = ry + p.stride * (gy % p.rows_per_residue);
-    let o4 = wid.z;
+    let first = wid.z * 4u;
     let s = i32(p.stride);
     let k = p.ksize;
-    let taps = k * k;
-    var acc = bias[o4];
+    var acc = first_bias(first);
     for (var ky = 0u; ky < k; ky++) {
         if ((i32(ry + p.pad) - i32(ky)) % s != 0) {
             continue;
@@ -133,13 +193,12 @@ fn int_conv_transpose(
             let ok = ty >= 0 && iy < i32(p.in_h) && tx >= 0 && ix < i32(p.in_w);
             let at = u32(clamp(iy, 0, i32(p.in_h) - 1)) * p.in_w + u32(clamp(ix, 0, i32(p.in_w) - 1));
             for (var i0 = 0u; i0 < p.in_c; i0 += 8u) {
-                let mine = weights[(o4 * p.in_c + min(i0 + lane % 8u, p.in_c - 1u)) * taps + ky * k + kx];
-                acc = mac8(acc, mine, i0, at, ok);
+                mac8(&acc, my_weights(first, i0, ky * k + kx, lane), i0, at, ok);
             }
         }
     }
     if (rx >= p.stride || ry >= p.stride) {
         return;
     }
-    finish(ox, oy, o4, acc);
+    finish4(ox, oy, first, acc);
 }

@@ -615,6 +615,11 @@ impl Kernels {
             ..bytemuck::Zeroable::zeroed()
         };
         let mut groups = (out_w.div_ceil(8), out_h.div_ceil(8));
+        // hyper_int_subgroup.wgsl computes 4 output groups (16 channels) per invocation
+        let z_groups = match self.int_conv_subgroup {
+            Some(_) => layer.out_channels.div_ceil(4 * SUBGROUP_OUTPUT_GROUPS),
+            None => layer.out_channels.div_ceil(4),
+        };
         let pipeline = match &self.int_conv_subgroup {
             Some((conv, _)) if !layer.transposed => conv,
             Some((_, transposed)) => {
@@ -640,7 +645,7 @@ impl Kernels {
                 (4, buffers.shift),
                 (5, output),
             ],
-            (groups.0, groups.1, layer.out_channels.div_ceil(4)),
+            (groups.0, groups.1, z_groups),
         )
     }
 
