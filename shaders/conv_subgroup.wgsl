@@ -10,34 +10,7 @@
 // iteration; out-of-range reads are clamped and masked, out-of-range writes skipped at the end.
 // Layout and parameters as in conv.wgsl. gdn_subgroup.wgsl does the same for GDN's gamma.
 
-//#include conv_params.wgsl
-
-// Output channel groups per invocation: 4, or 1 for layers with fewer than 4 (set by the host).
-override GROUPS: u32 = 4u;
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> src: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read> weights: array<vec2<f32>>;
-@group(0) @binding(3) var<storage, read> bias: array<vec4<f32>>;
-@group(0) @binding(4) var<storage, read_write> dst: array<vec4<f32>>;
-
-//#include subgroup_matrix.wgsl
-
-// Matrix `index` of the weights, from one vec2 load per lane.
-fn weight_matrix(index: u32, lane: u32) -> mat4x4<f32> {
-    return broadcast_matrix(weights[index * 8u + lane % 8u]);
-}
-
-// Output group `g`, pixel (x, y): bias-added sum, ReLU if asked; groups past the last are dropped.
-fn store(g: u32, x: u32, y: u32, acc: vec4<f32>) {
-    if (g < p.out_c4) {
-        var v = acc;
-        if ((p.flags & FLAG_RELU) != 0u) {
-            v = max(v, vec4<f32>(0.0));
-        }
-        dst[(g * p.out_h + y) * p.out_w + x] = v;
-    }
-}
+//#include conv_subgroup_common.wgsl
 
 // conv.wgsl's conv2d. A workgroup is 8 x 8 invocations (x fastest), each computing PX pixels of a
 // row for 4 output channel groups (16 channels): every input texel loaded serves 4 x 16 FMAs.
@@ -51,20 +24,15 @@ fn conv2d(
 ) {
     let ox0 = (wid.x * 8u + li % 8u) * PX;
     let oy = wid.y * 8u + li / 8u;
-    // groups past the last compute on a copy of the last one (uniform control flow) and are dropped
     let first = wid.z * GROUPS;
-    let og0 = min(first, p.out_c4 - 1u);
-    let b0 = bias[og0];
-    var acc0 = array<vec4<f32>, PX>(b0, b0, b0, b0);
-    let og1 = min(first + 1u, p.out_c4 - 1u);
-    let b1 = bias[og1];
-    var acc1 = array<vec4<f32>, PX>(b1, b1, b1, b1);
-    let og2 = min(first + 2u, p.out_c4 - 1u);
-    let b2 = bias[og2];
-    var acc2 = array<vec4<f32>, PX>(b2, b2, b2, b2);
-    let og3 = min(first + 3u, p.out_c4 - 1u);
-    let b3 = bias[og3];
-    var acc3 = array<vec4<f32>, PX>(b3, b3, b3, b3);
+    let og0 = group(first, 0u);
+    var acc0 = biased(og0);
+    let og1 = group(first, 1u);
+    var acc1 = biased(og1);
+    let og2 = group(first, 2u);
+    var acc2 = biased(og2);
+    let og3 = group(first, 3u);
+    var acc3 = biased(og3);
     let taps = p.ksize * p.ksize;
     let take_abs = (p.flags & FLAG_ABS_INPUT) != 0u;
     for (var ig = 0u; ig < p.in_c4; ig++) {
@@ -119,14 +87,6 @@ fn conv2d(
     }
 }
 
-// acc[k] += w * x_k for the PX pixels of an invocation.
-fn mac(acc: ptr<function, array<vec4<f32>, PX>>, w: mat4x4<f32>, x0: vec4<f32>, x1: vec4<f32>, x2: vec4<f32>, x3: vec4<f32>) {
-    (*acc)[0] += w * x0;
-    (*acc)[1] += w * x1;
-    (*acc)[2] += w * x2;
-    (*acc)[3] += w * x3;
-}
-
 // conv2d for kernel 5, stride 2, pad 2 (every strided layer of the model). The PX pixels of an
 // invocation read 11 distinct input texels of a row through the 5 taps (pixel k, tap kx: texel
 // 2k + kx): they are loaded once per (ky, input group) instead of 20 times.
@@ -139,18 +99,14 @@ fn conv2d_k5s2(
     let ox0 = (wid.x * 8u + li % 8u) * PX;
     let oy = wid.y * 8u + li / 8u;
     let first = wid.z * GROUPS;
-    let og0 = min(first, p.out_c4 - 1u);
-    let og1 = min(first + 1u, p.out_c4 - 1u);
-    let og2 = min(first + 2u, p.out_c4 - 1u);
-    let og3 = min(first + 3u, p.out_c4 - 1u);
-    let b0 = bias[og0];
-    let b1 = bias[og1];
-    let b2 = bias[og2];
-    let b3 = bias[og3];
-    var acc0 = array<vec4<f32>, PX>(b0, b0, b0, b0);
-    var acc1 = array<vec4<f32>, PX>(b1, b1, b1, b1);
-    var acc2 = array<vec4<f32>, PX>(b2, b2, b2, b2);
-    var acc3 = array<vec4<f32>, PX>(b3, b3, b3, b3);
+    let og0 = group(first, 0u);
+    let og1 = group(first, 1u);
+    let og2 = group(first, 2u);
+    let og3 = group(first, 3u);
+    var acc0 = biased(og0);
+    var acc1 = biased(og1);
+    var acc2 = biased(og2);
+    var acc3 = biased(og3);
     let take_abs = (p.flags & FLAG_ABS_INPUT) != 0u;
     let x_first = i32(ox0 * 2u) - 2;
     for (var ig = 0u; ig < p.in_c4; ig++) {

@@ -7,34 +7,7 @@
 // modulo the stride. blocks_per_residue and rows_per_residue are padded to multiples of 8 for
 // that; out-of-range reads are clamped and masked, out-of-range writes skipped at the end.
 
-//#include conv_params.wgsl
-
-// Output channel groups per invocation: 4, or 1 for layers with fewer than 4 (set by the host).
-override GROUPS: u32 = 4u;
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> src: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read> weights: array<vec2<f32>>;
-@group(0) @binding(3) var<storage, read> bias: array<vec4<f32>>;
-@group(0) @binding(4) var<storage, read_write> dst: array<vec4<f32>>;
-
-//#include subgroup_matrix.wgsl
-
-// Matrix `index` of the weights, from one vec2 load per lane.
-fn weight_matrix(index: u32, lane: u32) -> mat4x4<f32> {
-    return broadcast_matrix(weights[index * 8u + lane % 8u]);
-}
-
-// Output group `g`, pixel (x, y): bias-added sum, ReLU if asked; groups past the last are dropped.
-fn store(g: u32, x: u32, y: u32, acc: vec4<f32>) {
-    if (g < p.out_c4) {
-        var v = acc;
-        if ((p.flags & FLAG_RELU) != 0u) {
-            v = max(v, vec4<f32>(0.0));
-        }
-        dst[(g * p.out_h + y) * p.out_w + x] = v;
-    }
-}
+//#include conv_subgroup_common.wgsl
 
 // Each invocation: PX pixels of a row (x = ox0, ox0 + stride, ...) for 4 output channel groups,
 // written out as plain variables (see conv_subgroup.wgsl).
@@ -52,20 +25,15 @@ fn conv_transpose2d(
     let oy = ry + p.stride * (gy % p.rows_per_residue);
     let s = i32(p.stride);
     let ox0 = residue + p.stride * block * PX;
-    // groups past the last compute on a copy of the last one (uniform control flow) and are dropped
     let first = wid.z * GROUPS;
-    let og0 = min(first, p.out_c4 - 1u);
-    let og1 = min(first + 1u, p.out_c4 - 1u);
-    let og2 = min(first + 2u, p.out_c4 - 1u);
-    let og3 = min(first + 3u, p.out_c4 - 1u);
-    let b0 = bias[og0];
-    let b1 = bias[og1];
-    let b2 = bias[og2];
-    let b3 = bias[og3];
-    var acc0 = array<vec4<f32>, PX>(b0, b0, b0, b0);
-    var acc1 = array<vec4<f32>, PX>(b1, b1, b1, b1);
-    var acc2 = array<vec4<f32>, PX>(b2, b2, b2, b2);
-    var acc3 = array<vec4<f32>, PX>(b3, b3, b3, b3);
+    let og0 = group(first, 0u);
+    let og1 = group(first, 1u);
+    let og2 = group(first, 2u);
+    let og3 = group(first, 3u);
+    var acc0 = biased(og0);
+    var acc1 = biased(og1);
+    var acc2 = biased(og2);
+    var acc3 = biased(og3);
     let taps = p.ksize * p.ksize;
     for (var ky = 0u; ky < p.ksize; ky++) {
         // (oy + pad - ky) mod s depends only on ry: uniform
@@ -124,14 +92,6 @@ fn conv_transpose2d(
     }
 }
 
-// acc[k] += w * x_k for the PX pixels of an invocation.
-fn mac(acc: ptr<function, array<vec4<f32>, PX>>, w: mat4x4<f32>, x0: vec4<f32>, x1: vec4<f32>, x2: vec4<f32>, x3: vec4<f32>) {
-    (*acc)[0] += w * x0;
-    (*acc)[1] += w * x1;
-    (*acc)[2] += w * x2;
-    (*acc)[3] += w * x3;
-}
-
 // conv_transpose2d for kernel 5, stride 2, pad 2 (every transposed layer of the model). The PX
 // pixels x = ox0 + 2k of an invocation read, through the 2 or 3 taps of their residue, only the 6
 // input texels from ox0 / 2 - 1 on: they are loaded once per (ky, input group) and reused, where
@@ -150,18 +110,14 @@ fn conv_transpose2d_k5s2(
     let oy = ry + 2u * (gy % p.rows_per_residue);
     let ox0 = residue + 2u * block * PX;
     let first = wid.z * GROUPS;
-    let og0 = min(first, p.out_c4 - 1u);
-    let og1 = min(first + 1u, p.out_c4 - 1u);
-    let og2 = min(first + 2u, p.out_c4 - 1u);
-    let og3 = min(first + 3u, p.out_c4 - 1u);
-    let b0 = bias[og0];
-    let b1 = bias[og1];
-    let b2 = bias[og2];
-    let b3 = bias[og3];
-    var acc0 = array<vec4<f32>, PX>(b0, b0, b0, b0);
-    var acc1 = array<vec4<f32>, PX>(b1, b1, b1, b1);
-    var acc2 = array<vec4<f32>, PX>(b2, b2, b2, b2);
-    var acc3 = array<vec4<f32>, PX>(b3, b3, b3, b3);
+    let og0 = group(first, 0u);
+    let og1 = group(first, 1u);
+    let og2 = group(first, 2u);
+    let og3 = group(first, 3u);
+    var acc0 = biased(og0);
+    var acc1 = biased(og1);
+    var acc2 = biased(og2);
+    var acc3 = biased(og3);
     // tap m of this residue is kx = residue + 2m; pixel k reads texel t[k + 2 - m]
     let x_first = i32(ox0 / 2u) - 1;
     for (var ky = ry % 2u; ky < 5u; ky += 2u) {

@@ -10,31 +10,7 @@
 //
 // scale_index: the scale-table index of each element: how many thresholds it exceeds.
 
-struct Params {
-    in_w: u32,
-    in_h: u32,
-    in_c: u32,
-    out_w: u32,
-    out_h: u32,
-    out_c: u32,
-    ksize: u32,
-    stride: u32,
-    pad: u32,
-    transposed: u32,
-    act_max: i32,
-    count: u32,        // scale_index: elements
-    n_thresholds: u32, // scale_index: thresholds (buffers are padded, so arrayLength would lie)
-    _pad0: u32,
-    _pad1: u32,
-    _pad2: u32,
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> src: array<i32>;
-@group(0) @binding(2) var<storage, read> weights: array<vec4<i32>>;
-@group(0) @binding(3) var<storage, read> bias: array<vec4<i32>>;
-@group(0) @binding(4) var<storage, read> shift: array<vec4<u32>>;
-@group(0) @binding(5) var<storage, read_write> dst: array<i32>;
+//#include hyper_params.wgsl
 @group(0) @binding(6) var<storage, read> thresholds: array<i32>;
 @group(0) @binding(7) var<storage, read_write> indexes: array<u32>;
 

@@ -1,39 +1,14 @@
 // hyper_int.wgsl's int_conv on adapters with subgroups of at least 8 invocations: int_conv for
-// convolutions, int_conv_transpose for transposed ones. Still exact i32 arithmetic: the sum is the same in any order, so the scale
-// indexes stay bit-identical to hyper_int.wgsl and to the Rust twin.
+// convolutions, int_conv_transpose for transposed ones. Still exact i32 arithmetic: the sum is
+// the same in any order, so the scale indexes stay bit-identical to hyper_int.wgsl and to the
+// Rust twin.
 //
 // The weights of an output group are the same for the whole workgroup; as in conv_subgroup.wgsl,
 // each lane loads those of one of 8 consecutive input channels and subgroupBroadcast hands them
 // to every lane (4 ints loaded per lane for 8 channels instead of 32). Uniform control flow: out-
 // of-range pixels and channels read clamped addresses and contribute 0.
 
-struct Params {
-    in_w: u32,
-    in_h: u32,
-    in_c: u32,
-    out_w: u32,
-    out_h: u32,
-    out_c: u32,
-    ksize: u32,
-    stride: u32,
-    pad: u32,
-    transposed: u32,
-    act_max: i32,
-    count: u32,
-    n_thresholds: u32,
-    // int_conv_transpose: invocations along x and y per residue class modulo the stride, padded
-    // to 8 so that every workgroup lies in one residue class (taps uniform across it)
-    blocks_per_residue: u32,
-    rows_per_residue: u32,
-    _pad2: u32,
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> src: array<i32>;
-@group(0) @binding(2) var<storage, read> weights: array<vec4<i32>>;
-@group(0) @binding(3) var<storage, read> bias: array<vec4<i32>>;
-@group(0) @binding(4) var<storage, read> shift: array<vec4<u32>>;
-@group(0) @binding(5) var<storage, read_write> dst: array<i32>;
+//#include hyper_params.wgsl
 
 // Input channel i at `at` (a pixel offset within a plane), 0 where masked out.
 fn input(i: u32, at: u32, ok: bool) -> i32 {

@@ -41,6 +41,14 @@ pub const SHADER_SOURCES: &[(&str, &str)] = &[
         "subgroup_matrix.wgsl",
         include_str!("../../shaders/subgroup_matrix.wgsl"),
     ),
+    (
+        "conv_subgroup_common.wgsl",
+        include_str!("../../shaders/conv_subgroup_common.wgsl"),
+    ),
+    (
+        "hyper_params.wgsl",
+        include_str!("../../shaders/hyper_params.wgsl"),
+    ),
 ];
 
 /// A line `//#include FILE` in a shader is replaced by FILE from [`SHADER_SOURCES`] (WGSL has no
@@ -83,23 +91,26 @@ pub struct Kernels {
     subgroups: bool,
 }
 
-/// The WGSL source of `file` from [`SHADER_SOURCES`] with its `//#include` lines expanded (one
-/// level: included files include nothing); `None` for an unknown file.
+/// The WGSL source of `file` from [`SHADER_SOURCES`] with its `//#include` lines expanded
+/// (included files may include others, each expanded where it is named); `None` for an unknown
+/// file or an include nested deeper than 4 (a cycle).
 pub fn shader_source(file: &str) -> Option<String> {
-    let raw = |name: &str| {
-        SHADER_SOURCES
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|(_, src)| *src)
-    };
-    let mut out = String::new();
-    for line in raw(file)?.lines() {
-        match line.strip_prefix(INCLUDE) {
-            Some(included) => out.push_str(raw(included.trim())?),
-            None => out.push_str(line),
+    fn expand(file: &str, depth: usize, out: &mut String) -> Option<()> {
+        let raw = SHADER_SOURCES.iter().find(|(n, _)| *n == file)?.1;
+        for line in raw.lines() {
+            match line.strip_prefix(INCLUDE) {
+                Some(included) if depth < 4 => expand(included.trim(), depth + 1, out)?,
+                Some(_) => return None,
+                None => {
+                    out.push_str(line);
+                    out.push('\n');
+                }
+            }
         }
-        out.push('\n');
+        Some(())
     }
+    let mut out = String::new();
+    expand(file, 0, &mut out)?;
     Some(out)
 }
 
@@ -186,6 +197,24 @@ impl Kernels {
             return Err(Error::Gpu(format!("compiling the WGSL kernels: {e}")));
         }
         Ok(kernels)
+    }
+}
+
+/// The pipeline of a (transposed) convolution: the specialized 5x5/2 subgroup kernel where it
+/// applies, with 4 output groups per invocation or `one` group for layers with fewer; else the
+/// general kernel (the subgroup one with 4 groups, or the portable one).
+fn pick_variant<'a>(
+    general: &'a wgpu::ComputePipeline,
+    one: &'a Option<wgpu::ComputePipeline>,
+    k5s2: &'a Option<(wgpu::ComputePipeline, wgpu::ComputePipeline)>,
+    is_k5s2: bool,
+    several: bool,
+) -> &'a wgpu::ComputePipeline {
+    match (k5s2, one) {
+        (Some((four, _)), _) if is_k5s2 && several => four,
+        (Some((_, one)), _) if is_k5s2 => one,
+        (_, Some(one)) if !several => one,
+        _ => general,
     }
 }
 
@@ -374,40 +403,26 @@ impl Kernels {
             rows_per_residue: rows_per_residue as u32,
         };
         let several = self.subgroups && output.groups() >= SUBGROUP_OUTPUT_GROUPS;
+        let k5s2 = shape.kernel == 5 && shape.stride == 2 && shape.pad == 2;
         let (pipeline, x_invocations) = match shape.transposed {
             true => (
-                match (
-                    &self.conv_transpose2d_k5s2,
+                pick_variant(
+                    &self.conv_transpose2d,
                     &self.conv_transpose2d_one_group,
-                ) {
-                    (Some((four, one)), _)
-                        if shape.kernel == 5 && shape.stride == 2 && shape.pad == 2 =>
-                    {
-                        if several {
-                            four
-                        } else {
-                            one
-                        }
-                    }
-                    (_, Some(one)) if !several => one,
-                    _ => &self.conv_transpose2d,
-                },
+                    &self.conv_transpose2d_k5s2,
+                    k5s2,
+                    several,
+                ),
                 blocks_per_residue * shape.stride,
             ),
             false => (
-                match (&self.conv2d_k5s2, &self.conv2d_one_group) {
-                    (Some((four, one)), _)
-                        if shape.kernel == 5 && shape.stride == 2 && shape.pad == 2 =>
-                    {
-                        if several {
-                            four
-                        } else {
-                            one
-                        }
-                    }
-                    (_, Some(one)) if !several => one,
-                    _ => &self.conv2d,
-                },
+                pick_variant(
+                    &self.conv2d,
+                    &self.conv2d_one_group,
+                    &self.conv2d_k5s2,
+                    k5s2,
+                    several,
+                ),
                 out_w.div_ceil(PX),
             ),
         };
