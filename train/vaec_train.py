@@ -103,14 +103,30 @@ class GainedHyperprior(nn.Module):
         ig = (1 - t) * self.y_inv_gain_log[lo] + t * self.y_inv_gain_log[hi]
         return torch.exp(g).view(1, -1, 1, 1), torch.exp(ig).view(1, -1, 1, 1)
 
+    # Training options (cmd_train sets them; evaluation, export and the reference keep the defaults).
+    # bf16: the four transforms run under bfloat16 autocast (1.75x faster steps on a Zen 4 CPU);
+    # quantization and likelihoods stay in float32.
+    bf16 = False
+    # round_decoder: g_s sees round(y) with a straight-through gradient, as at decode time, while
+    # the rate still comes from the noisy y (Minnen & Singh 2020); False: g_s sees the noisy y.
+    round_decoder = False
+
+    def _transform(self, net, x):
+        if not self.bf16:
+            return net(x)
+        with torch.autocast(x.device.type, dtype=torch.bfloat16):
+            return net(x).float()
+
     def forward(self, x, q):
         gain, inv_gain = self.gains(q)
-        y = self.g_a(x) * gain
-        z = self.h_a(torch.abs(y))
+        y = self._transform(self.g_a, x) * gain
+        z = self._transform(self.h_a, torch.abs(y))
         z_hat, z_likelihoods = self.entropy_bottleneck(z)
-        scales_hat = self.h_s(z_hat)
+        scales_hat = self._transform(self.h_s, z_hat)
         y_hat, y_likelihoods = self.gaussian_conditional(y, scales_hat)
-        x_hat = self.g_s(y_hat * inv_gain)
+        if self.training and self.round_decoder:
+            y_hat = y + (torch.round(y) - y).detach()
+        x_hat = self._transform(self.g_s, y_hat * inv_gain)
         return x_hat, y_likelihoods, z_likelihoods
 
     def aux_loss(self):
@@ -424,8 +440,13 @@ def cmd_train(args):
                              else WEIGHTS)
     model, info = load_model(resume, args.N, args.M)
     model.to(dev).train()
+    model.bf16 = args.bf16
+    model.round_decoder = args.decoder_input == "round"
+    if args.bf16:
+        model.to(memory_format=torch.channels_last)
     print(f"model N={model.N} M={model.M} from {resume if os.path.exists(resume) else 'scratch'}, "
-          f"step {info['step']}, device {dev}", flush=True)
+          f"step {info['step']}, device {dev}, bf16 {args.bf16}, decoder input {args.decoder_input}",
+          flush=True)
 
     main_params = [p for n, p in model.named_parameters() if not n.endswith("quantiles")]
     aux_params = [p for n, p in model.named_parameters() if n.endswith("quantiles")]
@@ -459,6 +480,8 @@ def cmd_train(args):
         if (args.minutes and elapsed > args.minutes * 60) or (args.steps and step - info["step"] >= args.steps):
             break
         x = sampler.batch(args.batch).to(dev)
+        if args.bf16:
+            x = x.contiguous(memory_format=torch.channels_last)
         q = step % levels if args.round_robin else random.randrange(levels)
         lmbda = LAMBDAS[q]
         x_hat, y_lik, z_lik = model(x, q)
@@ -491,6 +514,8 @@ def cmd_train(args):
             save_checkpoint(model, opt, aux_opt, step, base_seconds + time.time() - start)
     info = save_checkpoint(model, opt, aux_opt, step, base_seconds + time.time() - start)
     model.cpu().eval()
+    model.bf16 = model.round_decoder = False
+    model.to(memory_format=torch.contiguous_format)
     if args.export:
         export(model, info, args.export, images)
         print(f"exported {args.export}")
@@ -597,6 +622,11 @@ def main():
     t.add_argument("--log-every", type=int, default=50)
     t.add_argument("--save-every", type=int, default=500)
     t.add_argument("--round-robin", action="store_true", help="cycle the qualities instead of sampling them")
+    t.add_argument("--bf16", action=argparse.BooleanOptionalAction, default=False,
+                   help="run the transforms in bfloat16 autocast (fast on CPUs with AVX512-BF16 and on GPUs)")
+    t.add_argument("--decoder-input", choices=["round", "noise"], default="round",
+                   help="what g_s sees in training: round(y) with a straight-through gradient (as when "
+                        "decoding) or y plus uniform noise (Balle 2018); the rate uses the noisy y either way")
     t.add_argument("--reset-optimizer", action="store_true")
     t.add_argument("--smoke", action="store_true", help="random 96x96 image instead of the photos (CI)")
     t.add_argument("--cpu", action="store_true")
