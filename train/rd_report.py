@@ -6,8 +6,10 @@ published bmshj2018-hyperprior curve.
     python3 train/rd_report.py docs/kodak_vaec.json --plot docs/rd_kodak.png
 
 JPEG and WebP go through Pillow (libjpeg-turbo, libwebp) on the same images, quality sweeps, real
-file sizes, PSNR on RGB. BD-rate (Bjontegaard, cubic fit of log rate over PSNR) is computed over the
-PSNR range both curves cover; negative means vaec-gpu needs fewer bits for the same PSNR.
+file sizes, PSNR on RGB. BD-rate (Bjontegaard, cubic fit of log rate over PSNR) uses the points of
+each curve between 0.08 and 1.1 bpp (the rate range the goal names: about 0.1 to 1.0 bpp) and is
+computed over the PSNR range both curves cover there; negative means vaec-gpu needs fewer bits for
+the same PSNR. Fractional qualities give vaec-gpu more points in that range (`--quality 1,1.5,2`).
 """
 import argparse
 import glob
@@ -112,9 +114,16 @@ def main():
         print(f"| {r['quality']:g} | {r['bpp']:.4f} | {r['psnr']:.3f} | {ms if ms is None else format(ms, '.4f')} |")
     print()
     bds = {}
+    v_in = in_range(v)
+    print(f"vaec-gpu points between 0.08 and 1.1 bpp: {len(v_in)}")
+    if len(v_in) < 4:
+        raise SystemExit("BD-rate needs at least 4 vaec-gpu points between 0.08 and 1.1 bpp: "
+                         "evaluate more qualities (vaec-gpu eval --quality 1,1.5,2,...)")
+    vr_in, vp_in = np.array([r["bpp"] for r in v_in]), np.array([r["psnr"] for r in v_in])
     for name, rows in curves.items():
         rows = in_range(rows)
-        bds[name] = bd_rate(np.array([r["bpp"] for r in rows]), np.array([r["psnr"] for r in rows]), vr, vp)
+        bds[name] = bd_rate(np.array([r["bpp"] for r in rows]), np.array([r["psnr"] for r in rows]),
+                            vr_in, vp_in)
         print(f"BD-rate of vaec-gpu vs {name}: {bds[name]:+.1f}%")
     if args.likelihood:
         compare_with_likelihood(vaec, json.load(open(args.likelihood)))
