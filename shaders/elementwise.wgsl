@@ -3,12 +3,7 @@
 //                as torch.round)
 //   scale:       y = y_hat * gain[c]         -- undoing the gain before synthesis
 
-struct Params {
-    plane: u32,
-    c4: u32,
-    row_pitch: u32,
-    _pad: u32,
-}
+//#include linear_params.wgsl
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> src: array<vec4<f32>>;

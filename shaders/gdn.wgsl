@@ -5,12 +5,7 @@
 // have beta = 1 and gamma = 0, so they stay 0.
 // Layout as in conv.wgsl; gamma is one mat4x4 per (out group i, in group j), column = input channel.
 
-struct Params {
-    plane: u32,     // pixels per channel plane (h * w)
-    c4: u32,
-    inverse: u32,
-    row_pitch: u32, // invocations per dispatch row (workgroups along x * 64)
-}
+//#include linear_params.wgsl
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> src: array<vec4<f32>>;

@@ -3,12 +3,7 @@
 // one vec2 per lane and rebuilt with subgroupBroadcast (see conv_subgroup.wgsl for why). No early
 // return before the loop: subgroup operations need uniform control flow.
 
-struct Params {
-    plane: u32,
-    c4: u32,
-    inverse: u32,
-    row_pitch: u32,
-}
+//#include linear_params.wgsl
 
 // Output channel groups per invocation: 4, or 1 for layers with fewer than 4 (set by the host).
 override GROUPS: u32 = 4u;

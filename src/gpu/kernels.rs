@@ -49,6 +49,10 @@ pub const SHADER_SOURCES: &[(&str, &str)] = &[
         "hyper_params.wgsl",
         include_str!("../../shaders/hyper_params.wgsl"),
     ),
+    (
+        "linear_params.wgsl",
+        include_str!("../../shaders/linear_params.wgsl"),
+    ),
 ];
 
 /// A line `//#include FILE` in a shader is replaced by FILE from [`SHADER_SOURCES`] (WGSL has no
@@ -227,7 +231,7 @@ impl Kernels {
 
 /// The WGSL `Params` of shaders/conv_params.wgsl (conv, deconv and their subgroup variants).
 #[repr(C)]
-#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+#[derive(Clone, Copy, Debug, bytemuck::Pod, bytemuck::Zeroable)]
 struct ConvParams {
     in_w: u32,
     in_h: u32,
@@ -243,18 +247,19 @@ struct ConvParams {
     rows_per_residue: u32,
 }
 
-/// Parameters of the per-pixel kernels (gdn.wgsl, elementwise.wgsl).
+/// The WGSL `Params` of shaders/linear_params.wgsl (gdn, its subgroup variant, elementwise).
 #[repr(C)]
-#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+#[derive(Clone, Copy, Debug, bytemuck::Pod, bytemuck::Zeroable)]
 struct LinearParams {
     plane: u32,
     c4: u32,
-    extra: u32,
+    inverse: u32,
     row_pitch: u32,
 }
 
+/// The WGSL `Params` of shaders/image.wgsl.
 #[repr(C)]
-#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+#[derive(Clone, Copy, Debug, bytemuck::Pod, bytemuck::Zeroable)]
 struct ImageParams {
     img_w: u32,
     img_h: u32,
@@ -268,9 +273,9 @@ struct ImageParams {
     _pad: [u32; 3],
 }
 
-/// Parameters of hyper_int.wgsl.
+/// The WGSL `Params` of shaders/hyper_params.wgsl (hyper_int and its subgroup variant).
 #[repr(C)]
-#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+#[derive(Clone, Copy, Debug, bytemuck::Pod, bytemuck::Zeroable)]
 struct IntParams {
     in_w: u32,
     in_h: u32,
@@ -472,7 +477,7 @@ impl Kernels {
         let params = LinearParams {
             plane: plane as u32,
             c4: input.groups() as u32,
-            extra: u32::from(inverse),
+            inverse: u32::from(inverse),
             row_pitch,
         };
         let several = self.subgroups && input.groups() >= SUBGROUP_OUTPUT_GROUPS;
@@ -511,7 +516,7 @@ impl Kernels {
         let params = LinearParams {
             plane: plane as u32,
             c4: input.groups() as u32,
-            extra: 0,
+            inverse: 0,
             row_pitch,
         };
         let pipeline = if round {
@@ -690,5 +695,73 @@ impl Kernels {
             &[(1, values), (6, thresholds), (7, indexes)],
             (gx, gy, 1),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// (field, byte offset) of a params struct, padding fields left out: the struct is filled
+    /// with word i = i and read back through its Debug output ("T { a: 0, b: 1, _pad: [2, 3] }"),
+    /// so no field list is written a third time here.
+    fn rust_layout<T: bytemuck::Pod + std::fmt::Debug>() -> Vec<(String, u32)> {
+        let words: Vec<u32> = (0..(size_of::<T>() / 4) as u32).collect();
+        let value: T = bytemuck::pod_read_unaligned(bytemuck::cast_slice(&words));
+        let text = format!("{value:?}");
+        let body = text.split_once('{').unwrap().1.trim_end_matches('}');
+        body.split(", ")
+            .filter_map(|field| field.trim().split_once(": "))
+            .filter(|(name, _)| !name.starts_with('_'))
+            .map(|(name, word)| (name.to_string(), 4 * word.trim().parse::<u32>().unwrap()))
+            .collect()
+    }
+
+    /// (member, byte offset) of the struct `Params` of a shader as naga lays it out, padding
+    /// members left out, and its size.
+    fn wgsl_layout(file: &str) -> (Vec<(String, u32)>, u32) {
+        let module = naga::front::wgsl::parse_str(&source(file)).unwrap();
+        let (members, span) = module
+            .types
+            .iter()
+            .find_map(|(_, ty)| match (&ty.name, &ty.inner) {
+                (Some(name), naga::TypeInner::Struct { members, span }) if name == "Params" => {
+                    Some((members.clone(), *span))
+                }
+                _ => None,
+            })
+            .unwrap_or_else(|| panic!("{file}: no struct Params"));
+        let named = members
+            .iter()
+            .filter_map(|m| Some((m.name.clone()?, m.offset)))
+            .filter(|(name, _)| !name.starts_with('_'))
+            .collect();
+        (named, span)
+    }
+
+    fn assert_same_layout<T: bytemuck::Pod + std::fmt::Debug>(files: &[&str]) {
+        for file in files {
+            let (members, span) = wgsl_layout(file);
+            assert_eq!(
+                members,
+                rust_layout::<T>(),
+                "{file} vs {}",
+                std::any::type_name::<T>()
+            );
+            assert_eq!(span as usize, size_of::<T>(), "{file}: size");
+        }
+    }
+
+    #[test]
+    fn params_structs_match_their_shaders() {
+        assert_same_layout::<ConvParams>(&[
+            "conv.wgsl",
+            "deconv.wgsl",
+            "conv_subgroup.wgsl",
+            "deconv_subgroup.wgsl",
+        ]);
+        assert_same_layout::<LinearParams>(&["gdn.wgsl", "gdn_subgroup.wgsl", "elementwise.wgsl"]);
+        assert_same_layout::<ImageParams>(&["image.wgsl"]);
+        assert_same_layout::<IntParams>(&["hyper_int.wgsl", "hyper_int_subgroup.wgsl"]);
     }
 }
