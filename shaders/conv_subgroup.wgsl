@@ -25,34 +25,29 @@ fn conv2d(
     let ox0 = (wid.x * 8u + li % 8u) * PX;
     let oy = wid.y * 8u + li / 8u;
     let first = wid.z * GROUPS;
-    let og0 = group(first, 0u);
-    var acc0 = biased(og0);
-    let og1 = group(first, 1u);
-    var acc1 = biased(og1);
-    let og2 = group(first, 2u);
-    var acc2 = biased(og2);
-    let og3 = group(first, 3u);
-    var acc3 = biased(og3);
+    let og = groups4(first);
+    var acc0 = biased(og.x);
+    var acc1 = biased(og.y);
+    var acc2 = biased(og.z);
+    var acc3 = biased(og.w);
     let taps = p.ksize * p.ksize;
     let take_abs = (p.flags & FLAG_ABS_INPUT) != 0u;
     for (var ig = 0u; ig < p.in_c4; ig++) {
-        let wbase0 = (og0 * p.in_c4 + ig) * taps;
-        let wbase1 = (og1 * p.in_c4 + ig) * taps;
-        let wbase2 = (og2 * p.in_c4 + ig) * taps;
-        let wbase3 = (og3 * p.in_c4 + ig) * taps;
+        let wbase = (og * p.in_c4 + ig) * taps;
         for (var ky = 0u; ky < p.ksize; ky++) {
             let iy = i32(oy * p.stride + ky) - i32(p.pad);
             let y_ok = iy >= 0 && iy < i32(p.in_h);
             let row = (ig * p.in_h + u32(clamp(iy, 0, i32(p.in_h) - 1))) * p.in_w;
             for (var kx = 0u; kx < p.ksize; kx++) {
-                let w0 = weight_matrix(wbase0 + ky * p.ksize + kx, lane);
+                let w = wbase + ky * p.ksize + kx;
+                let w0 = weight_matrix(w.x, lane);
                 var w1 = w0;
                 var w2 = w0;
                 var w3 = w0;
                 if (GROUPS == 4u) {
-                    w1 = weight_matrix(wbase1 + ky * p.ksize + kx, lane);
-                    w2 = weight_matrix(wbase2 + ky * p.ksize + kx, lane);
-                    w3 = weight_matrix(wbase3 + ky * p.ksize + kx, lane);
+                    w1 = weight_matrix(w.y, lane);
+                    w2 = weight_matrix(w.z, lane);
+                    w3 = weight_matrix(w.w, lane);
                 }
                 for (var k = 0u; k < PX; k++) {
                     let ix = i32((ox0 + k) * p.stride + kx) - i32(p.pad);
@@ -77,12 +72,7 @@ fn conv2d(
     }
     for (var k = 0u; k < PX; k++) {
         if (ox0 + k < p.out_w) {
-            store(first, ox0 + k, oy, acc0[k]);
-            if (GROUPS == 4u) {
-                store(first + 1u, ox0 + k, oy, acc1[k]);
-                store(first + 2u, ox0 + k, oy, acc2[k]);
-                store(first + 3u, ox0 + k, oy, acc3[k]);
-            }
+            store_groups(first, ox0 + k, oy, acc0[k], acc1[k], acc2[k], acc3[k]);
         }
     }
 }
@@ -99,21 +89,15 @@ fn conv2d_k5s2(
     let ox0 = (wid.x * 8u + li % 8u) * PX;
     let oy = wid.y * 8u + li / 8u;
     let first = wid.z * GROUPS;
-    let og0 = group(first, 0u);
-    let og1 = group(first, 1u);
-    let og2 = group(first, 2u);
-    let og3 = group(first, 3u);
-    var acc0 = biased(og0);
-    var acc1 = biased(og1);
-    var acc2 = biased(og2);
-    var acc3 = biased(og3);
+    let og = groups4(first);
+    var acc0 = biased(og.x);
+    var acc1 = biased(og.y);
+    var acc2 = biased(og.z);
+    var acc3 = biased(og.w);
     let take_abs = (p.flags & FLAG_ABS_INPUT) != 0u;
     let x_first = i32(ox0 * 2u) - 2;
     for (var ig = 0u; ig < p.in_c4; ig++) {
-        let wbase0 = (og0 * p.in_c4 + ig) * 25u;
-        let wbase1 = (og1 * p.in_c4 + ig) * 25u;
-        let wbase2 = (og2 * p.in_c4 + ig) * 25u;
-        let wbase3 = (og3 * p.in_c4 + ig) * 25u;
+        let wbase = (og * p.in_c4 + ig) * 25u;
         for (var ky = 0u; ky < 5u; ky++) {
             let iy = i32(oy * 2u + ky) - 2;
             let y_ok = iy >= 0 && iy < i32(p.in_h);
@@ -138,42 +122,17 @@ fn conv2d_k5s2(
             let t8 = t[8];
             let t9 = t[9];
             let t10 = t[10];
-            let tap = ky * 5u;
+            let w = wbase + ky * 5u;
             // kx = 0: pixel k reads t[2k + 0]
-            mac(&acc0, weight_matrix(wbase0 + tap + 0u, lane), t0, t2, t4, t6);
-            if (GROUPS == 4u) {
-                mac(&acc1, weight_matrix(wbase1 + tap + 0u, lane), t0, t2, t4, t6);
-                mac(&acc2, weight_matrix(wbase2 + tap + 0u, lane), t0, t2, t4, t6);
-                mac(&acc3, weight_matrix(wbase3 + tap + 0u, lane), t0, t2, t4, t6);
-            }
+            mac_groups(&acc0, &acc1, &acc2, &acc3, w, lane, t0, t2, t4, t6);
             // kx = 1: pixel k reads t[2k + 1]
-            mac(&acc0, weight_matrix(wbase0 + tap + 1u, lane), t1, t3, t5, t7);
-            if (GROUPS == 4u) {
-                mac(&acc1, weight_matrix(wbase1 + tap + 1u, lane), t1, t3, t5, t7);
-                mac(&acc2, weight_matrix(wbase2 + tap + 1u, lane), t1, t3, t5, t7);
-                mac(&acc3, weight_matrix(wbase3 + tap + 1u, lane), t1, t3, t5, t7);
-            }
+            mac_groups(&acc0, &acc1, &acc2, &acc3, w + 1u, lane, t1, t3, t5, t7);
             // kx = 2: pixel k reads t[2k + 2]
-            mac(&acc0, weight_matrix(wbase0 + tap + 2u, lane), t2, t4, t6, t8);
-            if (GROUPS == 4u) {
-                mac(&acc1, weight_matrix(wbase1 + tap + 2u, lane), t2, t4, t6, t8);
-                mac(&acc2, weight_matrix(wbase2 + tap + 2u, lane), t2, t4, t6, t8);
-                mac(&acc3, weight_matrix(wbase3 + tap + 2u, lane), t2, t4, t6, t8);
-            }
+            mac_groups(&acc0, &acc1, &acc2, &acc3, w + 2u, lane, t2, t4, t6, t8);
             // kx = 3: pixel k reads t[2k + 3]
-            mac(&acc0, weight_matrix(wbase0 + tap + 3u, lane), t3, t5, t7, t9);
-            if (GROUPS == 4u) {
-                mac(&acc1, weight_matrix(wbase1 + tap + 3u, lane), t3, t5, t7, t9);
-                mac(&acc2, weight_matrix(wbase2 + tap + 3u, lane), t3, t5, t7, t9);
-                mac(&acc3, weight_matrix(wbase3 + tap + 3u, lane), t3, t5, t7, t9);
-            }
+            mac_groups(&acc0, &acc1, &acc2, &acc3, w + 3u, lane, t3, t5, t7, t9);
             // kx = 4: pixel k reads t[2k + 4]
-            mac(&acc0, weight_matrix(wbase0 + tap + 4u, lane), t4, t6, t8, t10);
-            if (GROUPS == 4u) {
-                mac(&acc1, weight_matrix(wbase1 + tap + 4u, lane), t4, t6, t8, t10);
-                mac(&acc2, weight_matrix(wbase2 + tap + 4u, lane), t4, t6, t8, t10);
-                mac(&acc3, weight_matrix(wbase3 + tap + 4u, lane), t4, t6, t8, t10);
-            }
+            mac_groups(&acc0, &acc1, &acc2, &acc3, w + 4u, lane, t4, t6, t8, t10);
         }
     }
     if (oy >= p.out_h) {
@@ -181,12 +140,7 @@ fn conv2d_k5s2(
     }
     for (var k = 0u; k < PX; k++) {
         if (ox0 + k < p.out_w) {
-            store(first, ox0 + k, oy, acc0[k]);
-            if (GROUPS == 4u) {
-                store(first + 1u, ox0 + k, oy, acc1[k]);
-                store(first + 2u, ox0 + k, oy, acc2[k]);
-                store(first + 3u, ox0 + k, oy, acc3[k]);
-            }
+            store_groups(first, ox0 + k, oy, acc0[k], acc1[k], acc2[k], acc3[k]);
         }
     }
 }

@@ -25,6 +25,12 @@ fn group(first: u32, g: u32) -> u32 {
     return min(first + g, p.out_c4 - 1u);
 }
 
+// The GROUPS output groups of an invocation from `first`, as (og0, og1, og2, og3); with GROUPS 1
+// only .x is used.
+fn groups4(first: u32) -> vec4<u32> {
+    return vec4<u32>(group(first, 0u), group(first, 1u), group(first, 2u), group(first, 3u));
+}
+
 // PX accumulators starting at the bias of output group `og`.
 fn biased(og: u32) -> array<vec4<f32>, PX> {
     let b = bias[og];
@@ -42,10 +48,43 @@ fn store(g: u32, x: u32, y: u32, acc: vec4<f32>) {
     }
 }
 
+// Pixel (x, y) of output groups first .. first + 3 (only first with GROUPS 1).
+fn store_groups(first: u32, x: u32, y: u32, v0: vec4<f32>, v1: vec4<f32>, v2: vec4<f32>, v3: vec4<f32>) {
+    store(first, x, y, v0);
+    if (GROUPS == 4u) {
+        store(first + 1u, x, y, v1);
+        store(first + 2u, x, y, v2);
+        store(first + 3u, x, y, v3);
+    }
+}
+
 // acc[k] += w * x_k for the PX pixels of an invocation.
 fn mac(acc: ptr<function, array<vec4<f32>, PX>>, w: mat4x4<f32>, x0: vec4<f32>, x1: vec4<f32>, x2: vec4<f32>, x3: vec4<f32>) {
     (*acc)[0] += w * x0;
     (*acc)[1] += w * x1;
     (*acc)[2] += w * x2;
     (*acc)[3] += w * x3;
+}
+
+// mac for the GROUPS output groups of an invocation: accumulators a0 .. a3 with weight matrices
+// index.x .. index.w (only a0 and index.x with GROUPS 1). Four plain pointers, not an array of
+// accumulators: see conv_subgroup.wgsl.
+fn mac_groups(
+    a0: ptr<function, array<vec4<f32>, PX>>,
+    a1: ptr<function, array<vec4<f32>, PX>>,
+    a2: ptr<function, array<vec4<f32>, PX>>,
+    a3: ptr<function, array<vec4<f32>, PX>>,
+    index: vec4<u32>,
+    lane: u32,
+    x0: vec4<f32>,
+    x1: vec4<f32>,
+    x2: vec4<f32>,
+    x3: vec4<f32>,
+) {
+    mac(a0, weight_matrix(index.x, lane), x0, x1, x2, x3);
+    if (GROUPS == 4u) {
+        mac(a1, weight_matrix(index.y, lane), x0, x1, x2, x3);
+        mac(a2, weight_matrix(index.z, lane), x0, x1, x2, x3);
+        mac(a3, weight_matrix(index.w, lane), x0, x1, x2, x3);
+    }
 }

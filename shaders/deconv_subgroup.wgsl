@@ -26,14 +26,11 @@ fn conv_transpose2d(
     let s = i32(p.stride);
     let ox0 = residue + p.stride * block * PX;
     let first = wid.z * GROUPS;
-    let og0 = group(first, 0u);
-    let og1 = group(first, 1u);
-    let og2 = group(first, 2u);
-    let og3 = group(first, 3u);
-    var acc0 = biased(og0);
-    var acc1 = biased(og1);
-    var acc2 = biased(og2);
-    var acc3 = biased(og3);
+    let og = groups4(first);
+    var acc0 = biased(og.x);
+    var acc1 = biased(og.y);
+    var acc2 = biased(og.z);
+    var acc3 = biased(og.w);
     let taps = p.ksize * p.ksize;
     for (var ky = 0u; ky < p.ksize; ky++) {
         // (oy + pad - ky) mod s depends only on ry: uniform
@@ -52,14 +49,15 @@ fn conv_transpose2d(
             let ix0 = (i32(ox0 + p.pad) - i32(kx)) / s;
             let tap = ky * p.ksize + kx;
             for (var ig = 0u; ig < p.in_c4; ig++) {
-                let w0 = weight_matrix((og0 * p.in_c4 + ig) * taps + tap, lane);
+                let w = (og * p.in_c4 + ig) * taps + tap;
+                let w0 = weight_matrix(w.x, lane);
                 var w1 = w0;
                 var w2 = w0;
                 var w3 = w0;
                 if (GROUPS == 4u) {
-                    w1 = weight_matrix((og1 * p.in_c4 + ig) * taps + tap, lane);
-                    w2 = weight_matrix((og2 * p.in_c4 + ig) * taps + tap, lane);
-                    w3 = weight_matrix((og3 * p.in_c4 + ig) * taps + tap, lane);
+                    w1 = weight_matrix(w.y, lane);
+                    w2 = weight_matrix(w.z, lane);
+                    w3 = weight_matrix(w.w, lane);
                 }
                 let row = (ig * p.in_h + row_y) * p.in_w;
                 for (var k = 0u; k < PX; k++) {
@@ -82,12 +80,7 @@ fn conv_transpose2d(
     for (var k = 0u; k < PX; k++) {
         let ox = ox0 + p.stride * k;
         if (ox < p.out_w) {
-            store(first, ox, oy, acc0[k]);
-            if (GROUPS == 4u) {
-                store(first + 1u, ox, oy, acc1[k]);
-                store(first + 2u, ox, oy, acc2[k]);
-                store(first + 3u, ox, oy, acc3[k]);
-            }
+            store_groups(first, ox, oy, acc0[k], acc1[k], acc2[k], acc3[k]);
         }
     }
 }
@@ -110,14 +103,11 @@ fn conv_transpose2d_k5s2(
     let oy = ry + 2u * (gy % p.rows_per_residue);
     let ox0 = residue + 2u * block * PX;
     let first = wid.z * GROUPS;
-    let og0 = group(first, 0u);
-    let og1 = group(first, 1u);
-    let og2 = group(first, 2u);
-    let og3 = group(first, 3u);
-    var acc0 = biased(og0);
-    var acc1 = biased(og1);
-    var acc2 = biased(og2);
-    var acc3 = biased(og3);
+    let og = groups4(first);
+    var acc0 = biased(og.x);
+    var acc1 = biased(og.y);
+    var acc2 = biased(og.z);
+    var acc3 = biased(og.w);
     // tap m of this residue is kx = residue + 2m; pixel k reads texel t[k + 2 - m]
     let x_first = i32(ox0 / 2u) - 1;
     for (var ky = ry % 2u; ky < 5u; ky += 2u) {
@@ -138,29 +128,14 @@ fn conv_transpose2d_k5s2(
             let t3 = t[3];
             let t4 = t[4];
             let t5 = t[5];
-            let tap0 = ky * 5u + residue;
+            let w = (og * p.in_c4 + ig) * 25u + ky * 5u + residue;
             // m = 0: kx = residue
-            mac(&acc0, weight_matrix((og0 * p.in_c4 + ig) * 25u + tap0, lane), t2, t3, t4, t5);
-            if (GROUPS == 4u) {
-                mac(&acc1, weight_matrix((og1 * p.in_c4 + ig) * 25u + tap0, lane), t2, t3, t4, t5);
-                mac(&acc2, weight_matrix((og2 * p.in_c4 + ig) * 25u + tap0, lane), t2, t3, t4, t5);
-                mac(&acc3, weight_matrix((og3 * p.in_c4 + ig) * 25u + tap0, lane), t2, t3, t4, t5);
-            }
+            mac_groups(&acc0, &acc1, &acc2, &acc3, w, lane, t2, t3, t4, t5);
             // m = 1: kx = residue + 2
-            mac(&acc0, weight_matrix((og0 * p.in_c4 + ig) * 25u + tap0 + 2u, lane), t1, t2, t3, t4);
-            if (GROUPS == 4u) {
-                mac(&acc1, weight_matrix((og1 * p.in_c4 + ig) * 25u + tap0 + 2u, lane), t1, t2, t3, t4);
-                mac(&acc2, weight_matrix((og2 * p.in_c4 + ig) * 25u + tap0 + 2u, lane), t1, t2, t3, t4);
-                mac(&acc3, weight_matrix((og3 * p.in_c4 + ig) * 25u + tap0 + 2u, lane), t1, t2, t3, t4);
-            }
+            mac_groups(&acc0, &acc1, &acc2, &acc3, w + 2u, lane, t1, t2, t3, t4);
             // m = 2: kx = 4, only for residue 0
             if (residue == 0u) {
-                mac(&acc0, weight_matrix((og0 * p.in_c4 + ig) * 25u + tap0 + 4u, lane), t0, t1, t2, t3);
-                if (GROUPS == 4u) {
-                    mac(&acc1, weight_matrix((og1 * p.in_c4 + ig) * 25u + tap0 + 4u, lane), t0, t1, t2, t3);
-                    mac(&acc2, weight_matrix((og2 * p.in_c4 + ig) * 25u + tap0 + 4u, lane), t0, t1, t2, t3);
-                    mac(&acc3, weight_matrix((og3 * p.in_c4 + ig) * 25u + tap0 + 4u, lane), t0, t1, t2, t3);
-                }
+                mac_groups(&acc0, &acc1, &acc2, &acc3, w + 4u, lane, t0, t1, t2, t3);
             }
         }
     }
@@ -170,12 +145,7 @@ fn conv_transpose2d_k5s2(
     for (var k = 0u; k < PX; k++) {
         let ox = ox0 + 2u * k;
         if (ox < p.out_w) {
-            store(first, ox, oy, acc0[k]);
-            if (GROUPS == 4u) {
-                store(first + 1u, ox, oy, acc1[k]);
-                store(first + 2u, ox, oy, acc2[k]);
-                store(first + 3u, ox, oy, acc3[k]);
-            }
+            store_groups(first, ox, oy, acc0[k], acc1[k], acc2[k], acc3[k]);
         }
     }
 }
