@@ -32,6 +32,7 @@ fn conv2d(
     var acc3 = biased(og.w);
     let taps = p.ksize * p.ksize;
     let take_abs = (p.flags & FLAG_ABS_INPUT) != 0u;
+    let s = i32(p.stride);
     for (var ig = 0u; ig < p.in_c4; ig++) {
         let wbase = (og * p.in_c4 + ig) * taps;
         for (var ky = 0u; ky < p.ksize; ky++) {
@@ -39,31 +40,15 @@ fn conv2d(
             let y_ok = iy >= 0 && iy < i32(p.in_h);
             let row = (ig * p.in_h + u32(clamp(iy, 0, i32(p.in_h) - 1))) * p.in_w;
             for (var kx = 0u; kx < p.ksize; kx++) {
-                let w = wbase + ky * p.ksize + kx;
-                let w0 = weight_matrix(w.x, lane);
-                var w1 = w0;
-                var w2 = w0;
-                var w3 = w0;
-                if (GROUPS == 4u) {
-                    w1 = weight_matrix(w.y, lane);
-                    w2 = weight_matrix(w.z, lane);
-                    w3 = weight_matrix(w.w, lane);
-                }
-                for (var k = 0u; k < PX; k++) {
-                    let ix = i32((ox0 + k) * p.stride + kx) - i32(p.pad);
-                    var v = src[row + u32(clamp(ix, 0, i32(p.in_w) - 1))];
-                    if (take_abs) {
-                        v = abs(v);
-                    }
-                    let ok = y_ok && ix >= 0 && ix < i32(p.in_w);
-                    v = select(vec4<f32>(0.0), v, ok);
-                    acc0[k] += w0 * v;
-                    if (GROUPS == 4u) {
-                        acc1[k] += w1 * v;
-                        acc2[k] += w2 * v;
-                        acc3[k] += w3 * v;
-                    }
-                }
+                // pixel k reads input x (ox0 + k) * stride + kx - pad
+                let ix0 = i32(ox0 * p.stride + kx) - i32(p.pad);
+                mac_groups(
+                    &acc0, &acc1, &acc2, &acc3, wbase + ky * p.ksize + kx, lane,
+                    input_texel(row, ix0, y_ok, take_abs),
+                    input_texel(row, ix0 + s, y_ok, take_abs),
+                    input_texel(row, ix0 + 2 * s, y_ok, take_abs),
+                    input_texel(row, ix0 + 3 * s, y_ok, take_abs),
+                );
             }
         }
     }
@@ -104,12 +89,7 @@ fn conv2d_k5s2(
             let row = (ig * p.in_h + u32(clamp(iy, 0, i32(p.in_h) - 1))) * p.in_w;
             var t: array<vec4<f32>, 11>;
             for (var j = 0; j < 11; j++) {
-                let ix = x_first + j;
-                var v = src[row + u32(clamp(ix, 0, i32(p.in_w) - 1))];
-                if (take_abs) {
-                    v = abs(v);
-                }
-                t[j] = select(vec4<f32>(0.0), v, y_ok && ix >= 0 && ix < i32(p.in_w));
+                t[j] = input_texel(row, x_first + j, y_ok, take_abs);
             }
             let t0 = t[0];
             let t1 = t[1];

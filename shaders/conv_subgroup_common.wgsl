@@ -58,6 +58,16 @@ fn store_groups(first: u32, x: u32, y: u32, v0: vec4<f32>, v1: vec4<f32>, v2: ve
     }
 }
 
+// Texel ix of the input row starting at `row`: 0 outside the input (rows outside: y_ok false),
+// |v| with take_abs. The load itself is clamped so that it stays in bounds.
+fn input_texel(row: u32, ix: i32, y_ok: bool, take_abs: bool) -> vec4<f32> {
+    var v = src[row + u32(clamp(ix, 0, i32(p.in_w) - 1))];
+    if (take_abs) {
+        v = abs(v);
+    }
+    return select(vec4<f32>(0.0), v, y_ok && ix >= 0 && ix < i32(p.in_w));
+}
+
 // acc[k] += w * x_k for the PX pixels of an invocation.
 fn mac(acc: ptr<function, array<vec4<f32>, PX>>, w: mat4x4<f32>, x0: vec4<f32>, x1: vec4<f32>, x2: vec4<f32>, x3: vec4<f32>) {
     (*acc)[0] += w * x0;

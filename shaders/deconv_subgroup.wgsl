@@ -49,28 +49,14 @@ fn conv_transpose2d(
             let ix0 = (i32(ox0 + p.pad) - i32(kx)) / s;
             let tap = ky * p.ksize + kx;
             for (var ig = 0u; ig < p.in_c4; ig++) {
-                let w = (og * p.in_c4 + ig) * taps + tap;
-                let w0 = weight_matrix(w.x, lane);
-                var w1 = w0;
-                var w2 = w0;
-                var w3 = w0;
-                if (GROUPS == 4u) {
-                    w1 = weight_matrix(w.y, lane);
-                    w2 = weight_matrix(w.z, lane);
-                    w3 = weight_matrix(w.w, lane);
-                }
                 let row = (ig * p.in_h + row_y) * p.in_w;
-                for (var k = 0u; k < PX; k++) {
-                    let ix = ix0 + i32(k);
-                    let ok = y_ok && ix >= 0 && ix < i32(p.in_w);
-                    let v = select(vec4<f32>(0.0), src[row + u32(clamp(ix, 0, i32(p.in_w) - 1))], ok);
-                    acc0[k] += w0 * v;
-                    if (GROUPS == 4u) {
-                        acc1[k] += w1 * v;
-                        acc2[k] += w2 * v;
-                        acc3[k] += w3 * v;
-                    }
-                }
+                mac_groups(
+                    &acc0, &acc1, &acc2, &acc3, (og * p.in_c4 + ig) * taps + tap, lane,
+                    input_texel(row, ix0, y_ok, false),
+                    input_texel(row, ix0 + 1, y_ok, false),
+                    input_texel(row, ix0 + 2, y_ok, false),
+                    input_texel(row, ix0 + 3, y_ok, false),
+                );
             }
         }
     }
@@ -118,9 +104,7 @@ fn conv_transpose2d_k5s2(
             let row = (ig * p.in_h + row_y) * p.in_w;
             var t: array<vec4<f32>, 6>;
             for (var j = 0; j < 6; j++) {
-                let ix = x_first + j;
-                let ok = y_ok && ix >= 0 && ix < i32(p.in_w);
-                t[j] = select(vec4<f32>(0.0), src[row + u32(clamp(ix, 0, i32(p.in_w) - 1))], ok);
+                t[j] = input_texel(row, x_first + j, y_ok, false);
             }
             let t0 = t[0];
             let t1 = t[1];
