@@ -42,8 +42,10 @@ LOG = os.path.join(HERE, "log.csv")
 # The repository's sample image (examples/data/seeding.png) is cut from this photo: never train on it.
 EXCLUDE = {"lomiri_seeding_by_Clements_Engelhardt.jpg"}
 
-# CompressAI's lambdas for its MSE models, quality 1..8: quality q of vaec-gpu is gain vector q-1.
-LAMBDAS = [0.0018, 0.0035, 0.0067, 0.0130, 0.0250, 0.0483, 0.0932, 0.1800]
+# Training lambdas, quality 1..10: quality q of vaec-gpu is gain vector q-1. Qualities 3..10 are
+# CompressAI's lambdas for its MSE models; 1 and 2 continue the series (x1/1.94 each) down to
+# about 0.1 bpp on Kodak, where CompressAI's lowest lambda leaves this smaller model at 0.2 bpp.
+LAMBDAS = [0.00048, 0.00093, 0.0018, 0.0035, 0.0067, 0.0130, 0.0250, 0.0483, 0.0932, 0.1800]
 # CompressAI's Gaussian scale table: 64 log-spaced scales from 0.11 to 256.
 SCALES_MIN, SCALES_MAX, SCALES_LEVELS = 0.11, 256.0, 64
 
@@ -93,6 +95,16 @@ class GainedHyperprior(nn.Module):
         spread = torch.linspace(-0.175 * (levels - 1), 0.175 * (levels - 1), levels)[:, None].repeat(1, M)
         self.y_gain_log = nn.Parameter(spread.clone())
         self.y_inv_gain_log = nn.Parameter(-spread.clone())
+
+    def add_low_levels(self, n):
+        """Prepends n gain levels below the lowest, extrapolated in log space from the two lowest
+        (how the 8-level model grew the two qualities under CompressAI's lambdas)."""
+        with torch.no_grad():
+            for name in ("y_gain_log", "y_inv_gain_log"):
+                g = getattr(self, name)
+                step = g[0] - g[1]
+                low = torch.stack([g[0] + k * step for k in range(n, 0, -1)])
+                setattr(self, name, nn.Parameter(torch.cat([low, g])))
 
     def gains(self, q):
         """Gain and inverse gain for a (possibly fractional) quality index q in [0, levels-1]."""
@@ -147,11 +159,15 @@ def pad64(x):
 
 # ---------------------------------------------------------------- data
 
-def training_images(max_side=1600):
-    """The shared training photos as uint8 HxWx3 arrays; large JPEGs downscaled with an area filter."""
+def training_images(max_side=1600, folder=None):
+    """The training photos as uint8 HxWx3 arrays; large JPEGs downscaled with an area filter.
+
+    folder defaults to ../shared/data/train; another folder (a copy carried to a GPU machine, say)
+    is read the same way."""
+    folder = folder or os.path.join(DATA, "train")
     paths = []
-    for ext in ("*.jpg", "*.jpeg", "*.png"):
-        paths += glob.glob(os.path.join(DATA, "train", "**", ext), recursive=True)
+    for ext in ("*.jpg", "*.jpeg", "*.png", "*.webp"):
+        paths += glob.glob(os.path.join(folder, "**", ext), recursive=True)
     paths = sorted(p for p in paths if "kodak" not in p.lower() and os.path.basename(p) not in EXCLUDE)
     images = []
     for p in paths:
@@ -194,7 +210,8 @@ class CropSampler:
             if self.rng.random() < 0.5:
                 c = c[:, ::-1]
             out[i] = c
-        return torch.from_numpy(out).permute(0, 3, 1, 2).float() / 255.0
+        # uint8 NCHW: the caller converts to float on its device (4x less to copy to a GPU)
+        return torch.from_numpy(out).permute(0, 3, 1, 2)
 
 
 # ---------------------------------------------------------------- checkpoints
@@ -203,7 +220,7 @@ def load_model(path, N=None, M=None):
     """A model from a training checkpoint (.pt) or an exported weight file (.safetensors)."""
     if path and path.endswith(".pt") and os.path.exists(path):
         ck = torch.load(path, map_location="cpu", weights_only=False)
-        model = GainedHyperprior(ck["N"], ck["M"])
+        model = GainedHyperprior(ck["N"], ck["M"], levels=ck["model"]["y_gain_log"].shape[0])
         model.load_state_dict(ck["model"])
         return model, ck
     if path and path.endswith(".safetensors") and os.path.exists(path):
@@ -353,7 +370,7 @@ def calibrate_int_hs(model, images, crops=48, crop=256, seed=7):
     act_max = [0.0, 0.0, 0.0]
     levels = model.y_gain_log.shape[0]
     for i in range(crops):
-        x = sampler.batch(1)
+        x = sampler.batch(1).float() / 255.0
         y = model.g_a(x) * model.gains(i % levels)[0]
         z = model.h_a(torch.abs(y))
         z_hat = torch.round(z - medians.view(1, -1, 1, 1)) + medians.view(1, -1, 1, 1)
@@ -441,6 +458,13 @@ def cmd_train(args):
     resume = args.resume or (os.path.join(RUNS, "last.pt") if os.path.exists(os.path.join(RUNS, "last.pt"))
                              else WEIGHTS)
     model, info = load_model(resume, args.N, args.M)
+    added = len(LAMBDAS) - model.y_gain_log.shape[0]
+    if added < 0:
+        raise SystemExit(f"{resume} has {model.y_gain_log.shape[0]} quality levels, LAMBDAS {len(LAMBDAS)}")
+    if added:
+        # new levels only ever come below the old ones (LAMBDAS grew at its low end)
+        model.add_low_levels(added)
+        print(f"added {added} quality levels below the checkpoint's lowest", flush=True)
     model.to(dev).train()
     model.bf16 = args.bf16
     model.round_decoder = args.decoder_input == "round"
@@ -452,18 +476,31 @@ def cmd_train(args):
 
     main_params = [p for n, p in model.named_parameters() if not n.endswith("quantiles")]
     aux_params = [p for n, p in model.named_parameters() if n.endswith("quantiles")]
-    opt = torch.optim.Adam(main_params, lr=args.lr)
+    gain_params = [model.y_gain_log, model.y_inv_gain_log]
+    other_params = [p for p in main_params if all(p is not g for g in gain_params)]
+    gain_lr = args.gain_lr or args.lr
+    # two groups so that the few gain parameters can learn faster (new quality levels)
+    opt = torch.optim.Adam([{"params": other_params, "lr": args.lr}, {"params": gain_params, "lr": gain_lr}])
     aux_opt = torch.optim.Adam(aux_params, lr=1e-3)
     if "opt" in info and not args.reset_optimizer:
-        opt.load_state_dict(info["opt"])
+        if len(info["opt"]["param_groups"]) == 2:
+            opt.load_state_dict(info["opt"])
+        else:  # older checkpoints: one group in main_params order; move each parameter's moments
+            twin = torch.optim.Adam(main_params, lr=args.lr)
+            twin.load_state_dict(info["opt"])
+            for p, st in twin.state.items():
+                opt.state[p] = st
         aux_opt.load_state_dict(info["aux_opt"])
-        for g in opt.param_groups:
-            g["lr"] = args.lr
+        if added:  # the gains' Adam moments have the old shape
+            for p in gain_params:
+                opt.state.pop(p, None)
+        for g, lr in zip(opt.param_groups, (args.lr, gain_lr)):
+            g["lr"] = lr
 
     if args.smoke:
         images = smoke_images()
     else:
-        _, images = training_images()
+        _, images = training_images(folder=args.data)
     sampler = CropSampler(images, args.crop, args.seed + info["step"])
     levels = len(LAMBDAS)
     os.makedirs(RUNS, exist_ok=True)
@@ -481,7 +518,7 @@ def cmd_train(args):
         elapsed = time.time() - start
         if (args.minutes and elapsed > args.minutes * 60) or (args.steps and step - info["step"] >= args.steps):
             break
-        x = sampler.batch(args.batch).to(dev)
+        x = sampler.batch(args.batch).to(dev).float() / 255.0
         if args.bf16:
             x = x.contiguous(memory_format=torch.channels_last)
         q = step % levels if args.round_robin else random.randrange(levels)
@@ -554,7 +591,7 @@ def cmd_eval(args):
     int_tensors = {} if args.weights.endswith(".pt") else {
         k: v for k, v in load_file(args.weights).items() if k.startswith("h_s_int.")}
     files = sorted(glob.glob(os.path.join(args.kodak, "*.png")))[: args.limit or None]
-    qualities = [float(q) for q in args.quality.split(",")] if args.quality else range(1, len(LAMBDAS) + 1)
+    qualities = [float(q) for q in args.quality.split(",")] if args.quality else range(1, model.y_gain_log.shape[0] + 1)
     medians = model.entropy_bottleneck.quantiles[:, 0, 1].view(1, -1, 1, 1)
     rows = []
     for q in qualities:
@@ -617,6 +654,7 @@ def main():
     t.add_argument("--minutes", type=float, default=0)
     t.add_argument("--steps", type=int, default=0)
     t.add_argument("--lr", type=float, default=1e-3)
+    t.add_argument("--gain-lr", type=float, default=0, help="learning rate of the gain vectors (default --lr)")
     t.add_argument("--crop", type=int, default=512,
                    help="crop side; 128 (with --batch 8) learns fastest from scratch, but the entropy "
                         "model then fits crop borders: move to 512 after the first few thousand steps")
@@ -634,12 +672,13 @@ def main():
     t.add_argument("--reset-optimizer", action="store_true")
     t.add_argument("--smoke", action="store_true", help="random 96x96 image instead of the photos (CI)")
     t.add_argument("--cpu", action="store_true")
+    t.add_argument("--data", help="folder of training pictures (default ../shared/data/train)")
     t.add_argument("--workdir", help="where checkpoints and the log go (default: train/runs, train/log.csv)")
     t.add_argument("--export", help="write a weight file when done")
     e = sub.add_parser("eval", help="Kodak rate-distortion from likelihoods")
     e.add_argument("--weights", default=WEIGHTS)
     e.add_argument("--kodak", default=os.path.join(DATA, "kodak"))
-    e.add_argument("--quality", help="comma-separated list, 1..8; default all")
+    e.add_argument("--quality", help="comma-separated list, 1..levels; default all")
     e.add_argument("--limit", type=int, default=0)
     e.add_argument("--json")
     x = sub.add_parser("export", help="checkpoint -> safetensors weight file")
