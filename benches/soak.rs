@@ -51,7 +51,7 @@ fn main() {
     let mut failures = Vec::new();
     let start = Instant::now();
     for round in 0..rounds {
-        let quality = 1.0 + (round % 8) as f32;
+        let quality = 1.0 + (round % codec.model().levels()) as f32;
         let enc = codec.encode(&img, quality).expect("encode");
         let dec = codec.decode(&enc.bytes).expect("decode");
         assert_eq!((dec.width, dec.height), (img.width, img.height));

@@ -60,8 +60,9 @@ enum Command {
         /// default: the input's name with .vaec
         #[arg(short, long)]
         output: Option<PathBuf>,
-        /// Quality from 1 (smallest) to 8 (best); fractions allowed
-        #[arg(short, long, default_value_t = 4.0)]
+        /// Quality from 1 (smallest, about 0.1 bpp) to the model's number of levels (10 for the
+        /// bundled model: best); fractions allowed
+        #[arg(short, long, default_value_t = 6.0)]
         quality: f32,
         /// Overwrite existing outputs
         #[arg(short, long)]
@@ -107,8 +108,8 @@ enum Command {
         /// Size of the synthetic picture, WxH
         #[arg(long, default_value = "768x512")]
         size: String,
-        /// Quality level
-        #[arg(short, long, default_value_t = 4.0)]
+        /// Quality level (1 ..= the model's levels)
+        #[arg(short, long, default_value_t = 6.0)]
         quality: f32,
         /// Measured iterations after one warm-up (the median is reported)
         #[arg(short, long, default_value_t = 3)]
@@ -131,8 +132,8 @@ enum Command {
         /// Output image
         #[arg(short, long)]
         output: PathBuf,
-        /// Quality level
-        #[arg(short, long, default_value_t = 4.0)]
+        /// Quality level (1 ..= the model's levels)
+        #[arg(short, long, default_value_t = 6.0)]
         quality: f32,
         /// Use random weights with N,M channels instead of a weight file
         #[arg(long, value_name = "N,M", value_delimiter = ',', num_args = 2)]
