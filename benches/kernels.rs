@@ -132,14 +132,14 @@ fn bench_rans(c: &mut Criterion) {
         .iter()
         .map(|&i| (next() % (2 * i as u32 / 3 + 1)) as i32 - i as i32 / 3)
         .collect();
-    let bytes = encode_symbols(&symbols, &indexes, &tables).unwrap();
+    let bytes = encode_symbols(&symbols, &indexes, &tables, 4).unwrap();
     let mut group = c.benchmark_group("rans");
     group.throughput(Throughput::Elements(n as u64));
     group.bench_function("encode 1M symbols", |b| {
-        b.iter(|| black_box(encode_symbols(&symbols, &indexes, &tables).unwrap()))
+        b.iter(|| black_box(encode_symbols(&symbols, &indexes, &tables, 4).unwrap()))
     });
     group.bench_function("decode 1M symbols", |b| {
-        b.iter(|| black_box(decode_symbols(&bytes, &indexes, &tables).unwrap()))
+        b.iter(|| black_box(decode_symbols(&bytes, &indexes, &tables, 4).unwrap()))
     });
     group.finish();
 }

@@ -11,6 +11,7 @@ use std::time::Instant;
 use crate::codec::{padded_size, Codec, Image};
 use crate::entropy::{self, CdfTables};
 use crate::error::{Error, Result};
+use crate::format;
 use crate::gpu::{time_gpu, GpuIntHyper, GpuLayer, GpuTensor, GpuTimer, GpuTransform};
 use crate::model::{Layer, Transform};
 use crate::reference;
@@ -283,7 +284,7 @@ pub fn run(codec: &Codec, image: &Image, quality: f32, iterations: usize) -> Res
             .map(|v| v.round_ties_even() as i32)
             .collect();
         let t0 = Instant::now();
-        let coded = entropy::encode_symbols(&y_sym, &indexes, &y_tables)
+        let coded = entropy::encode_symbols(&y_sym, &indexes, &y_tables, format::Y_LANES)
             .map_err(|e| Error::Image(e.to_string()))?;
         named(
             stages_now,
@@ -293,7 +294,7 @@ pub fn run(codec: &Codec, image: &Image, quality: f32, iterations: usize) -> Res
             0,
         );
         let t0 = Instant::now();
-        let decoded = entropy::decode_symbols(&coded, &indexes, &y_tables)
+        let decoded = entropy::decode_symbols(&coded, &indexes, &y_tables, format::Y_LANES)
             .map_err(|e| Error::Format(e.to_string()))?;
         named(
             stages_now,

@@ -19,9 +19,10 @@ use crate::tiling::{self, Rect};
 
 /// y is coded in up to this many independent substreams (channel groups), decoded in parallel.
 pub const Y_GROUPS: usize = 8;
-/// Each y substream carries at least this many symbols: small pictures use fewer substreams, so
-/// that the per-substream overhead (16 bytes) stays negligible.
-const MIN_GROUP_SYMBOLS: usize = 1 << 16;
+/// Each y substream carries at least this many symbols: a substream costs about 40 bytes (its
+/// table entry and four 8-byte final states), 1% of a Kodak-sized picture at 0.1 bpp, so pictures
+/// under a megapixel use one and only big ones, where decoding time matters, are split.
+const MIN_GROUP_SYMBOLS: usize = 1 << 19;
 /// GPU memory the codec plans to stay within by default.
 pub const DEFAULT_MEMORY_BUDGET: u64 = 256 << 20;
 
@@ -228,7 +229,7 @@ fn decode_latents(
             "more than 256 channels",
         ));
     }
-    let z = entropy::decode_symbols(parsed.streams[0], &z_indexes, &em.z_tables)
+    let z = entropy::decode_symbols(parsed.streams[0], &z_indexes, &em.z_tables, format::Z_LANES)
         .map_err(|e| Error::Format(format!("z substream: {e}")))?;
     let indexes = hyper(&z, shape.zh, shape.zw)?;
     if index_hash(&indexes) != header.index_hash {
@@ -245,6 +246,7 @@ fn decode_latents(
                 parsed.streams[1 + g],
                 &indexes[r.start * yplane..r.end * yplane],
                 &em.y_tables,
+                format::Y_LANES,
             )
             .map_err(|e| Error::Format(format!("y substream {g}: {e}")))
         })
@@ -516,14 +518,25 @@ impl Codec {
         let coded: Vec<Result<(Vec<u8>, f64)>> = (0..=groups)
             .into_par_iter()
             .map(|g| {
-                let (syms, idx, tables) = if g == 0 {
-                    (&z_symbols[..], &z_indexes[..], &em.z_tables)
+                let (syms, idx, tables, lanes) = if g == 0 {
+                    (
+                        &z_symbols[..],
+                        &z_indexes[..],
+                        &em.z_tables,
+                        format::Z_LANES,
+                    )
                 } else {
                     let r = shape.group(g - 1, groups);
                     let span = r.start * yplane..r.end * yplane;
-                    (&y_symbols[span.clone()], &indexes[span], &em.y_tables)
+                    let tables = &em.y_tables;
+                    (
+                        &y_symbols[span.clone()],
+                        &indexes[span],
+                        tables,
+                        format::Y_LANES,
+                    )
                 };
-                let bytes = entropy::encode_symbols(syms, idx, tables)
+                let bytes = entropy::encode_symbols(syms, idx, tables, lanes)
                     .map_err(|e| Error::Image(format!("entropy coding: {e}")))?;
                 let bits = entropy::estimate_bits(syms, idx, tables)
                     .map_err(|e| Error::Image(format!("entropy coding: {e}")))?;

@@ -43,7 +43,8 @@ pub fn rans(data: &[u8]) {
     let rest: Vec<u8> = std::iter::from_fn(|| Some(next()))
         .take(data.len())
         .collect();
-    let _ = decode_symbols(&rest, &indexes, &tables);
+    let lanes = 1 << (next() % 3);
+    let _ = decode_symbols(&rest, &indexes, &tables, lanes);
 }
 
 /// A CPU decode with the shipped model up to the synthesis: container, z, integer h_s, index hash,

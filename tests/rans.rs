@@ -3,7 +3,9 @@
 mod common;
 
 use common::Rng;
-use vaec_gpu::entropy::{decode_symbols, encode_symbols, estimate_bits, CdfTables, EntropyError};
+use vaec_gpu::entropy::{
+    decode_symbols, encode_symbols, estimate_bits, CdfTables, EntropyError, MAX_LANES,
+};
 
 /// A random valid CDF of `n` symbols plus the escape symbol.
 fn random_cdf(rng: &mut Rng, n: usize) -> Vec<u32> {
@@ -50,9 +52,10 @@ fn round_trip_random_streams_with_escapes() {
                 _ => rng.below(60) as i32 - 30,
             })
             .collect();
-        let bytes = encode_symbols(&symbols, &indexes, &tables).unwrap();
-        let decoded = decode_symbols(&bytes, &indexes, &tables).unwrap();
-        assert_eq!(decoded, symbols, "round {round}");
+        let lanes = 1 << (round % 3);
+        let bytes = encode_symbols(&symbols, &indexes, &tables, lanes).unwrap();
+        let decoded = decode_symbols(&bytes, &indexes, &tables, lanes).unwrap();
+        assert_eq!(decoded, symbols, "round {round}, {lanes} lanes");
         let estimate = estimate_bits(&symbols, &indexes, &tables).unwrap();
         assert!((bytes.len() * 8) as f64 >= estimate - 64.0);
     }
@@ -62,15 +65,17 @@ fn round_trip_random_streams_with_escapes() {
 fn empty_stream_round_trips() {
     let mut rng = Rng::new(2);
     let tables = random_tables(&mut rng, 3);
-    let bytes = encode_symbols(&[], &[], &tables).unwrap();
-    assert_eq!(
-        decode_symbols(&bytes, &[], &tables).unwrap(),
-        Vec::<i32>::new()
-    );
-    assert_eq!(
-        decode_symbols(&[], &[], &tables).unwrap(),
-        Vec::<i32>::new()
-    );
+    for lanes in [1, 2, MAX_LANES] {
+        let bytes = encode_symbols(&[], &[], &tables, lanes).unwrap();
+        assert_eq!(
+            decode_symbols(&bytes, &[], &tables, lanes).unwrap(),
+            Vec::<i32>::new()
+        );
+        assert_eq!(
+            decode_symbols(&[], &[], &tables, lanes).unwrap(),
+            Vec::<i32>::new()
+        );
+    }
 }
 
 #[test]
@@ -80,10 +85,15 @@ fn size_is_close_to_the_estimate() {
     let n = 100_000;
     let indexes: Vec<u8> = (0..n).map(|_| rng.below(4) as u8).collect();
     let symbols: Vec<i32> = (0..n).map(|_| rng.below(12) as i32 - 6).collect();
-    let bytes = encode_symbols(&symbols, &indexes, &tables).unwrap();
     let estimate = estimate_bits(&symbols, &indexes, &tables).unwrap() / 8.0;
-    let ratio = bytes.len() as f64 / estimate;
-    assert!((0.999..1.001).contains(&ratio), "size / estimate = {ratio}");
+    for lanes in [1, 2, MAX_LANES] {
+        let bytes = encode_symbols(&symbols, &indexes, &tables, lanes).unwrap();
+        let ratio = bytes.len() as f64 / estimate;
+        assert!(
+            (0.999..1.001).contains(&ratio),
+            "{lanes} lanes: size / estimate = {ratio}"
+        );
+    }
 }
 
 #[test]
@@ -92,9 +102,9 @@ fn truncated_streams_fail_or_differ_without_panicking() {
     let tables = random_tables(&mut rng, 2);
     let indexes: Vec<u8> = (0..300).map(|_| rng.below(2) as u8).collect();
     let symbols: Vec<i32> = (0..300).map(|_| rng.below(50) as i32 - 25).collect();
-    let bytes = encode_symbols(&symbols, &indexes, &tables).unwrap();
+    let bytes = encode_symbols(&symbols, &indexes, &tables, 4).unwrap();
     for cut in 0..bytes.len() {
-        match decode_symbols(&bytes[..cut], &indexes, &tables) {
+        match decode_symbols(&bytes[..cut], &indexes, &tables, 4) {
             Err(_) => {}
             Ok(decoded) => assert_ne!(
                 decoded, symbols,
@@ -103,7 +113,7 @@ fn truncated_streams_fail_or_differ_without_panicking() {
         }
     }
     assert_eq!(
-        decode_symbols(&bytes[..3], &indexes, &tables),
+        decode_symbols(&bytes[..3], &indexes, &tables, 4),
         Err(EntropyError::Truncated)
     );
 }
@@ -116,11 +126,11 @@ fn garbage_never_panics() {
         let len = rng.below(200) as usize;
         let data: Vec<u8> = (0..len).map(|_| rng.below(256) as u8).collect();
         let indexes: Vec<u8> = (0..rng.below(400)).map(|_| rng.below(3) as u8).collect();
-        let _ = decode_symbols(&data, &indexes, &tables);
+        let _ = decode_symbols(&data, &indexes, &tables, 1 << (len % 3));
     }
     // a table index beyond the tables is an error, not a panic
     assert!(matches!(
-        encode_symbols(&[0], &[9], &tables),
+        encode_symbols(&[0], &[9], &tables, 1),
         Err(EntropyError::BadIndex { index: 9, count: 3 })
     ));
 }

@@ -4,4 +4,4 @@
 
 mod rans;
 
-pub use rans::{decode_symbols, encode_symbols, estimate_bits, CdfTables, EntropyError, LANES};
+pub use rans::{decode_symbols, encode_symbols, estimate_bits, CdfTables, EntropyError, MAX_LANES};

@@ -1,6 +1,7 @@
 //! rANS with 64-bit states and 32-bit renormalization words (as ryg's rans64, which CompressAI
-//! uses), 16-bit probabilities, and four interleaved states sharing one word stream: symbol i uses
-//! state i % 4, so the decoder works on four independent dependency chains at once. Symbols are
+//! uses), 16-bit probabilities, and up to four interleaved states ("lanes") sharing one word
+//! stream: symbol i uses state i % lanes, so the decoder works on that many independent dependency
+//! chains at once. Each lane costs its 8-byte final state, so tiny streams use one. Symbols are
 //! encoded in reverse, so the decoder reads forwards.
 
 /// Bits of probability precision of the CDF tables.
@@ -10,8 +11,13 @@ const BYPASS_BITS: u32 = 4;
 const BYPASS_MAX: u32 = (1 << BYPASS_BITS) - 1;
 /// Lower bound of the normalized state.
 const RANS_L: u64 = 1 << 31;
-/// Interleaved states per stream.
-pub const LANES: usize = 4;
+/// Most interleaved states a stream may have.
+pub const MAX_LANES: usize = 4;
+
+/// A power of two (symbol i's lane is `i & (lanes - 1)`, a mask in the hot loops) up to MAX_LANES.
+fn valid_lanes(lanes: usize) -> bool {
+    lanes.is_power_of_two() && lanes <= MAX_LANES
+}
 /// An escaped value needs at most this many bypass chunks (32 bits); more means a corrupt stream.
 const MAX_BYPASS_CHUNKS: u32 = 32 / BYPASS_BITS;
 
@@ -138,16 +144,19 @@ struct Op {
     lane: usize,
 }
 
-/// Encodes `symbols[i]` with table `indexes[i]`. Values outside a table's range are escaped.
+/// Encodes `symbols[i]` with table `indexes[i]` on `lanes` (1, 2 or 4: [`MAX_LANES`])
+/// interleaved states. Values outside a table's range are escaped.
 pub fn encode_symbols(
     symbols: &[i32],
     indexes: &[u8],
     tables: &CdfTables,
+    lanes: usize,
 ) -> Result<Vec<u8>, EntropyError> {
     assert_eq!(symbols.len(), indexes.len(), "one table index per symbol");
+    assert!(valid_lanes(lanes), "1, 2 or 4 lanes");
     let mut ops = Vec::with_capacity(symbols.len() + symbols.len() / 8);
     for (i, (&s, &idx)) in symbols.iter().zip(indexes).enumerate() {
-        let lane = i % LANES;
+        let lane = i & (lanes - 1);
         let (cdf, offset) = tables.table(idx as usize)?;
         let (v, raw) = to_table_symbol(s, offset, cdf.len())?;
         ops.push(Op {
@@ -186,8 +195,8 @@ pub fn encode_symbols(
         }
     }
     // rANS is last-in first-out: encode backwards so that the decoder reads in order.
-    let mut words: Vec<u32> = Vec::with_capacity(ops.len() / 2 + 2 * LANES);
-    let mut states = [RANS_L; LANES];
+    let mut words: Vec<u32> = Vec::with_capacity(ops.len() / 2 + 2 * lanes);
+    let mut states = [RANS_L; MAX_LANES];
     for op in ops.iter().rev() {
         let x = &mut states[op.lane];
         let x_max = ((RANS_L >> op.bits) << 32) * op.freq as u64;
@@ -198,7 +207,7 @@ pub fn encode_symbols(
         *x = ((*x / op.freq as u64) << op.bits) + (*x % op.freq as u64) + op.start as u64;
     }
     // the decoder reads state 0 first, high word first
-    for x in states.iter().rev() {
+    for x in states[..lanes].iter().rev() {
         words.push(*x as u32);
         words.push((*x >> 32) as u32);
     }
@@ -210,19 +219,19 @@ pub fn encode_symbols(
 }
 
 struct Decoder<'a> {
-    x: [u64; LANES],
+    x: [u64; MAX_LANES],
     data: &'a [u8],
     pos: usize,
 }
 
 impl<'a> Decoder<'a> {
-    fn new(data: &'a [u8]) -> Result<Self, EntropyError> {
+    fn new(data: &'a [u8], lanes: usize) -> Result<Self, EntropyError> {
         let mut d = Decoder {
-            x: [0; LANES],
+            x: [0; MAX_LANES],
             data,
             pos: 0,
         };
-        for lane in 0..LANES {
+        for lane in 0..lanes {
             let hi = d.word()? as u64;
             let lo = d.word()? as u64;
             d.x[lane] = (hi << 32) | lo;
@@ -271,24 +280,26 @@ impl<'a> Decoder<'a> {
     }
 }
 
-/// Decodes `indexes.len()` symbols, symbol i with table `indexes[i]`.
+/// Decodes `indexes.len()` symbols coded on `lanes` states, symbol i with table `indexes[i]`.
 pub fn decode_symbols(
     data: &[u8],
     indexes: &[u8],
     tables: &CdfTables,
+    lanes: usize,
 ) -> Result<Vec<i32>, EntropyError> {
+    assert!(valid_lanes(lanes), "1, 2 or 4 lanes");
     let mut out = Vec::with_capacity(indexes.len());
     if indexes.is_empty() {
         return Ok(out);
     }
-    let mut d = Decoder::new(data)?;
+    let mut d = Decoder::new(data, lanes)?;
     let mask = (1u64 << PRECISION) - 1;
     // one bounds check per symbol for the table, its lookup and its offset
     let tabs: Vec<(&[u32], &[u16], i32)> = (0..tables.len())
         .map(|t| (&tables.cdfs[t][..], &tables.luts[t][..], tables.offsets[t]))
         .collect();
     for (i, &idx) in indexes.iter().enumerate() {
-        out.push(decode_one(&mut d, &tabs, i % LANES, idx, mask)?);
+        out.push(decode_one(&mut d, &tabs, i & (lanes - 1), idx, mask)?);
     }
     Ok(out)
 }
