@@ -9,6 +9,7 @@ use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use vaec_gpu::entropy::{decode_symbols, encode_symbols, CdfTables};
+use vaec_gpu::format::Y_LANES;
 use vaec_gpu::gpu::{GpuConv, GpuGdn};
 use vaec_gpu::model::{Conv, Gdn};
 use vaec_gpu::{GpuContext, Model, Tensor};
@@ -132,14 +133,14 @@ fn bench_rans(c: &mut Criterion) {
         .iter()
         .map(|&i| (next() % (2 * i as u32 / 3 + 1)) as i32 - i as i32 / 3)
         .collect();
-    let bytes = encode_symbols(&symbols, &indexes, &tables, 4).unwrap();
+    let bytes = encode_symbols(&symbols, &indexes, &tables, Y_LANES).unwrap();
     let mut group = c.benchmark_group("rans");
     group.throughput(Throughput::Elements(n as u64));
     group.bench_function("encode 1M symbols", |b| {
-        b.iter(|| black_box(encode_symbols(&symbols, &indexes, &tables, 4).unwrap()))
+        b.iter(|| black_box(encode_symbols(&symbols, &indexes, &tables, Y_LANES).unwrap()))
     });
     group.bench_function("decode 1M symbols", |b| {
-        b.iter(|| black_box(decode_symbols(&bytes, &indexes, &tables, 4).unwrap()))
+        b.iter(|| black_box(decode_symbols(&bytes, &indexes, &tables, Y_LANES).unwrap()))
     });
     group.finish();
 }

@@ -19,8 +19,8 @@ use crate::tiling::{self, Rect};
 
 /// y is coded in up to this many independent substreams (channel groups), decoded in parallel.
 pub const Y_GROUPS: usize = 8;
-/// Each y substream carries at least this many symbols: a substream costs about 40 bytes (its
-/// table entry and four 8-byte final states), 1% of a Kodak-sized picture at 0.1 bpp, so pictures
+/// Each y substream carries at least this many symbols: a substream costs 24 bytes (its table
+/// entry and two 8-byte final states), 0.5% of a Kodak-sized picture at 0.1 bpp, so pictures
 /// under a megapixel use one and only big ones, where decoding time matters, are split.
 const MIN_GROUP_SYMBOLS: usize = 1 << 19;
 /// GPU memory the codec plans to stay within by default.
