@@ -229,7 +229,8 @@ fn decode_latents(
             "more than 256 channels",
         ));
     }
-    let z = entropy::decode_symbols(parsed.streams[0], &z_indexes, &em.z_tables, format::Z_LANES)
+    let z_lanes = format::substream_lanes(0);
+    let z = entropy::decode_symbols(parsed.streams[0], &z_indexes, &em.z_tables, z_lanes)
         .map_err(|e| Error::Format(format!("z substream: {e}")))?;
     let indexes = hyper(&z, shape.zh, shape.zw)?;
     if index_hash(&indexes) != header.index_hash {
@@ -246,7 +247,7 @@ fn decode_latents(
                 parsed.streams[1 + g],
                 &indexes[r.start * yplane..r.end * yplane],
                 &em.y_tables,
-                format::Y_LANES,
+                format::substream_lanes(1 + g),
             )
             .map_err(|e| Error::Format(format!("y substream {g}: {e}")))
         })
@@ -518,24 +519,14 @@ impl Codec {
         let coded: Vec<Result<(Vec<u8>, f64)>> = (0..=groups)
             .into_par_iter()
             .map(|g| {
-                let (syms, idx, tables, lanes) = if g == 0 {
-                    (
-                        &z_symbols[..],
-                        &z_indexes[..],
-                        &em.z_tables,
-                        format::Z_LANES,
-                    )
+                let (syms, idx, tables) = if g == 0 {
+                    (&z_symbols[..], &z_indexes[..], &em.z_tables)
                 } else {
                     let r = shape.group(g - 1, groups);
                     let span = r.start * yplane..r.end * yplane;
-                    let tables = &em.y_tables;
-                    (
-                        &y_symbols[span.clone()],
-                        &indexes[span],
-                        tables,
-                        format::Y_LANES,
-                    )
+                    (&y_symbols[span.clone()], &indexes[span], &em.y_tables)
                 };
+                let lanes = format::substream_lanes(g);
                 let bytes = entropy::encode_symbols(syms, idx, tables, lanes)
                     .map_err(|e| Error::Image(format!("entropy coding: {e}")))?;
                 let bits = entropy::estimate_bits(syms, idx, tables)

@@ -83,8 +83,9 @@ fn file_size_matches_the_estimate() {
             parsed.header_bytes
         );
         // rANS spends its estimate plus its final states (8 bytes per lane)
-        let lanes =
-            vaec_gpu::format::Z_LANES + vaec_gpu::format::Y_LANES * (parsed.streams.len() - 1);
+        let lanes: usize = (0..parsed.streams.len())
+            .map(vaec_gpu::format::substream_lanes)
+            .sum();
         let slack = (8 * lanes) as f64;
         assert!(
             payload as f64 <= estimate * 1.001 + slack && payload as f64 >= estimate * 0.999,

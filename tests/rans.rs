@@ -102,9 +102,9 @@ fn truncated_streams_fail_or_differ_without_panicking() {
     let tables = random_tables(&mut rng, 2);
     let indexes: Vec<u8> = (0..300).map(|_| rng.below(2) as u8).collect();
     let symbols: Vec<i32> = (0..300).map(|_| rng.below(50) as i32 - 25).collect();
-    let bytes = encode_symbols(&symbols, &indexes, &tables, 4).unwrap();
+    let bytes = encode_symbols(&symbols, &indexes, &tables, MAX_LANES).unwrap();
     for cut in 0..bytes.len() {
-        match decode_symbols(&bytes[..cut], &indexes, &tables, 4) {
+        match decode_symbols(&bytes[..cut], &indexes, &tables, MAX_LANES) {
             Err(_) => {}
             Ok(decoded) => assert_ne!(
                 decoded, symbols,
@@ -113,7 +113,7 @@ fn truncated_streams_fail_or_differ_without_panicking() {
         }
     }
     assert_eq!(
-        decode_symbols(&bytes[..3], &indexes, &tables, 4),
+        decode_symbols(&bytes[..3], &indexes, &tables, MAX_LANES),
         Err(EntropyError::Truncated)
     );
 }

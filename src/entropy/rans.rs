@@ -13,13 +13,13 @@ const BYPASS_MAX: u32 = (1 << BYPASS_BITS) - 1;
 const RANS_L: u64 = 1 << 31;
 /// Most interleaved states a stream may have.
 pub const MAX_LANES: usize = 4;
+/// An escaped value needs at most this many bypass chunks (32 bits); more means a corrupt stream.
+const MAX_BYPASS_CHUNKS: u32 = 32 / BYPASS_BITS;
 
 /// A power of two (symbol i's lane is `i & (lanes - 1)`, a mask in the hot loops) up to MAX_LANES.
 fn valid_lanes(lanes: usize) -> bool {
     lanes.is_power_of_two() && lanes <= MAX_LANES
 }
-/// An escaped value needs at most this many bypass chunks (32 bits); more means a corrupt stream.
-const MAX_BYPASS_CHUNKS: u32 = 32 / BYPASS_BITS;
 
 /// Bits of the decoder's slot -> symbol lookup (a coarse index into each CDF).
 const LUT_BITS: u32 = 10;
