@@ -10,25 +10,16 @@ use std::hint::black_box;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use vaec_gpu::entropy::{decode_symbols, encode_symbols, CdfTables};
 use vaec_gpu::format::Y_LANES;
-use vaec_gpu::gpu::{GpuConv, GpuGdn};
-use vaec_gpu::model::{Conv, Gdn};
+use vaec_gpu::gpu::{GpuIntHyperSynthesis, GpuLayer};
+use vaec_gpu::model::{Conv, ConvGeometry, Gdn, Layer};
 use vaec_gpu::{GpuContext, Model, Tensor};
 
-fn conv(cin: usize, cout: usize, k: usize, s: usize, transposed: bool) -> Conv {
-    Conv {
-        in_channels: cin,
-        out_channels: cout,
-        kernel: k,
-        stride: s,
-        pad: k / 2,
-        transposed,
-        weight: (0..cin * cout * k * k)
-            .map(|i| ((i % 17) as f32 - 8.0) * 0.01)
-            .collect(),
-        bias: vec![0.01; cout],
-        relu: false,
-        abs_input: false,
-    }
+fn conv(cin: usize, cout: usize, geometry: ConvGeometry) -> Conv {
+    let k = geometry.kernel;
+    let weight = (0..cin * cout * k * k)
+        .map(|i| ((i % 17) as f32 - 8.0) * 0.01)
+        .collect();
+    Conv::new(geometry, cin, cout, weight, vec![0.01; cout])
 }
 
 fn bench_gpu(c: &mut Criterion) {
@@ -40,25 +31,25 @@ fn bench_gpu(c: &mut Criterion) {
     let cases = [
         (
             "conv5x5s2 64->64 384x256",
-            conv(64, 64, 5, 2, false),
+            conv(64, 64, ConvGeometry::conv(5, 2)),
             256,
             384,
         ),
         (
             "conv_transpose5x5s2 64->64 192x128",
-            conv(64, 64, 5, 2, true),
+            conv(64, 64, ConvGeometry::deconv(5, 2)),
             128,
             192,
         ),
         (
             "conv5x5s2 3->64 768x512",
-            conv(3, 64, 5, 2, false),
+            conv(3, 64, ConvGeometry::conv(5, 2)),
             512,
             768,
         ),
     ];
     for (name, layer, h, w) in cases {
-        let gpu_layer = GpuConv::new(&ctx, &layer).unwrap();
+        let gpu_layer = GpuLayer::new(&ctx, &Layer::Conv(layer.clone())).unwrap();
         let input = ctx
             .upload_tensor(&Tensor::from_data(
                 layer.in_channels,
@@ -71,9 +62,7 @@ fn bench_gpu(c: &mut Criterion) {
         group.throughput(Throughput::Elements(2 * layer.macs(oh, ow)));
         group.bench_function(name, |b| {
             b.iter(|| {
-                let mut enc = ctx.device().create_command_encoder(&Default::default());
-                let out = gpu_layer.record(&ctx, &mut enc, &input).unwrap();
-                ctx.queue().submit([enc.finish()]);
+                let out = gpu_layer.run(&ctx, &input).unwrap();
                 ctx.wait().unwrap();
                 black_box(out);
             })
@@ -86,16 +75,14 @@ fn bench_gpu(c: &mut Criterion) {
         gamma: vec![0.01; ch * ch],
         inverse: false,
     };
-    let gpu_gdn = GpuGdn::new(&ctx, &gdn).unwrap();
+    let gpu_gdn = GpuLayer::new(&ctx, &Layer::Gdn(gdn)).unwrap();
     let input = ctx
         .upload_tensor(&Tensor::from_data(ch, h, w, vec![0.5; ch * h * w]))
         .unwrap();
     group.throughput(Throughput::Elements(2 * (ch * ch * h * w) as u64));
     group.bench_function("gdn 64 384x256", |b| {
         b.iter(|| {
-            let mut enc = ctx.device().create_command_encoder(&Default::default());
-            let out = gpu_gdn.record(&ctx, &mut enc, &input).unwrap();
-            ctx.queue().submit([enc.finish()]);
+            let out = gpu_gdn.run(&ctx, &input).unwrap();
             ctx.wait().unwrap();
             black_box(out);
         })
@@ -103,11 +90,13 @@ fn bench_gpu(c: &mut Criterion) {
     // the integer h_s of the shipped model on a Kodak-sized z (64 x 8 x 12)
     let model = Model::builtin().unwrap();
     if let Some(int) = &model.int_h_s {
-        let gpu_int = vaec_gpu::gpu::GpuIntHyper::new(&ctx, int).unwrap();
+        let gpu_int = GpuIntHyperSynthesis::new(&ctx, int).unwrap();
         let z = vec![0i32; model.n * 8 * 12];
-        let macs: u64 = (25 * 64 * 64 * 16 * 24 / 4
-            + 25 * 64 * 64 * 32 * 48 / 4
-            + 9 * 64 * model.m * 32 * 48) as u64;
+        let (mut h, mut w, mut macs) = (8, 12, 0);
+        for l in &int.layers {
+            (h, w) = l.output_size(h, w);
+            macs += l.macs(h, w);
+        }
         group.throughput(Throughput::Elements(2 * macs));
         group.bench_function("integer h_s (int ops) 8x12 -> 32x48", |b| {
             b.iter(|| black_box(gpu_int.run(&ctx, &z, 8, 12).unwrap()))

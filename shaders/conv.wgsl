@@ -1,7 +1,7 @@
-// 2-D convolution (cross-correlation, as PyTorch's Conv2d) with fused bias, optional |x| on the
-// input and optional ReLU on the output. General kernel size, stride and zero padding.
+// 2-D convolution (cross-correlation, as PyTorch's Conv2d) with fused bias and optional ReLU on
+// the output. General kernel size, stride and zero padding.
 //
-// Layout (see src/gpu/tensor.rs): a feature map of C channels is ceil(C/4) planes of vec4<f32>,
+// Layout (see src/tensor.rs): a feature map of C channels is ceil(C/4) planes of vec4<f32>,
 // plane-major then row-major: element (c4, y, x) at (c4 * h + y) * w + x; padded channels are 0.
 // Weights: one mat4x4 per (out group, in group, ky, kx), column j = input channel 4*ig+j,
 // row r = output channel 4*og+r, so `w * v` applies four inputs to four outputs at once.
@@ -10,7 +10,7 @@
 // weight matrix is loaded once per tap and reused PX times from registers, and all invocations of
 // a workgroup share the same output group, so weight loads are uniform across the workgroup.
 
-//#include conv_params.wgsl
+//#include shared/conv_params.wgsl
 
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -30,7 +30,6 @@ fn conv2d(@builtin(global_invocation_id) gid: vec3<u32>) {
     let b = bias[og];
     var acc = array<vec4<f32>, PX>(b, b, b, b);
     let taps = p.ksize * p.ksize;
-    let take_abs = (p.flags & FLAG_ABS_INPUT) != 0u;
     for (var ig = 0u; ig < p.in_c4; ig++) {
         let wbase = (og * p.in_c4 + ig) * taps;
         for (var ky = 0u; ky < p.ksize; ky++) {
@@ -44,11 +43,7 @@ fn conv2d(@builtin(global_invocation_id) gid: vec3<u32>) {
                 for (var k = 0u; k < PX; k++) {
                     let ix = i32((ox0 + k) * p.stride + kx) - i32(p.pad);
                     if (ix >= 0 && ix < i32(p.in_w)) {
-                        var v = src[row + u32(ix)];
-                        if (take_abs) {
-                            v = abs(v);
-                        }
-                        acc[k] += w * v;
+                        acc[k] += w * src[row + u32(ix)];
                     }
                 }
             }

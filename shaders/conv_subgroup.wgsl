@@ -10,7 +10,7 @@
 // iteration; out-of-range reads are clamped and masked, out-of-range writes skipped at the end.
 // Layout and parameters as in conv.wgsl. gdn_subgroup.wgsl does the same for GDN's gamma.
 
-//#include conv_subgroup_common.wgsl
+//#include shared/conv_subgroup_common.wgsl
 
 // conv.wgsl's conv2d. A workgroup is 8 x 8 invocations (x fastest), each computing PX pixels of a
 // row for 4 output channel groups (16 channels): every input texel loaded serves 4 x 16 FMAs.
@@ -31,7 +31,6 @@ fn conv2d(
     var acc2 = biased(og.z);
     var acc3 = biased(og.w);
     let taps = p.ksize * p.ksize;
-    let take_abs = (p.flags & FLAG_ABS_INPUT) != 0u;
     let s = i32(p.stride);
     for (var ig = 0u; ig < p.in_c4; ig++) {
         let wbase = (og * p.in_c4 + ig) * taps;
@@ -44,10 +43,10 @@ fn conv2d(
                 let ix0 = i32(ox0 * p.stride + kx) - i32(p.pad);
                 mac_groups(
                     &acc0, &acc1, &acc2, &acc3, wbase + ky * p.ksize + kx, lane,
-                    input_texel(row, ix0, y_ok, take_abs),
-                    input_texel(row, ix0 + s, y_ok, take_abs),
-                    input_texel(row, ix0 + 2 * s, y_ok, take_abs),
-                    input_texel(row, ix0 + 3 * s, y_ok, take_abs),
+                    input_texel(row, ix0, y_ok),
+                    input_texel(row, ix0 + s, y_ok),
+                    input_texel(row, ix0 + 2 * s, y_ok),
+                    input_texel(row, ix0 + 3 * s, y_ok),
                 );
             }
         }
@@ -79,7 +78,6 @@ fn conv2d_k5s2(
     var acc1 = biased(og.y);
     var acc2 = biased(og.z);
     var acc3 = biased(og.w);
-    let take_abs = (p.flags & FLAG_ABS_INPUT) != 0u;
     let x_first = i32(ox0 * 2u) - 2;
     for (var ig = 0u; ig < p.in_c4; ig++) {
         let wbase = (og * p.in_c4 + ig) * 25u;
@@ -89,7 +87,7 @@ fn conv2d_k5s2(
             let row = (ig * p.in_h + u32(clamp(iy, 0, i32(p.in_h) - 1))) * p.in_w;
             var t: array<vec4<f32>, 11>;
             for (var j = 0; j < 11; j++) {
-                t[j] = input_texel(row, x_first + j, y_ok, take_abs);
+                t[j] = input_texel(row, x_first + j, y_ok);
             }
             let t0 = t[0];
             let t1 = t[1];

@@ -8,7 +8,7 @@
 // (x = r, r + s, r + 2s, ...), so every tap either applies to all of them or to none, and the input
 // pixels it reads are adjacent.
 
-//#include conv_params.wgsl
+//#include shared/conv_params.wgsl
 
 
 @group(0) @binding(0) var<uniform> p: Params;

@@ -7,7 +7,7 @@
 // modulo the stride. blocks_per_residue and rows_per_residue are padded to multiples of 8 for
 // that; out-of-range reads are clamped and masked, out-of-range writes skipped at the end.
 
-//#include conv_subgroup_common.wgsl
+//#include shared/conv_subgroup_common.wgsl
 
 // Each invocation: PX pixels of a row (x = ox0, ox0 + stride, ...) for 4 output channel groups,
 // written out as plain variables (see conv_subgroup.wgsl).
@@ -52,10 +52,10 @@ fn conv_transpose2d(
                 let row = (ig * p.in_h + row_y) * p.in_w;
                 mac_groups(
                     &acc0, &acc1, &acc2, &acc3, (og * p.in_c4 + ig) * taps + tap, lane,
-                    input_texel(row, ix0, y_ok, false),
-                    input_texel(row, ix0 + 1, y_ok, false),
-                    input_texel(row, ix0 + 2, y_ok, false),
-                    input_texel(row, ix0 + 3, y_ok, false),
+                    input_texel(row, ix0, y_ok),
+                    input_texel(row, ix0 + 1, y_ok),
+                    input_texel(row, ix0 + 2, y_ok),
+                    input_texel(row, ix0 + 3, y_ok),
                 );
             }
         }
@@ -104,7 +104,7 @@ fn conv_transpose2d_k5s2(
             let row = (ig * p.in_h + row_y) * p.in_w;
             var t: array<vec4<f32>, 6>;
             for (var j = 0; j < 6; j++) {
-                t[j] = input_texel(row, x_first + j, y_ok, false);
+                t[j] = input_texel(row, x_first + j, y_ok);
             }
             let t0 = t[0];
             let t1 = t[1];

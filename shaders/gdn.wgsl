@@ -5,7 +5,7 @@
 // have beta = 1 and gamma = 0, so they stay 0.
 // Layout as in conv.wgsl; gamma is one mat4x4 per (out group i, in group j), column = input channel.
 
-//#include linear_params.wgsl
+//#include shared/linear_params.wgsl
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> src: array<vec4<f32>>;

@@ -3,7 +3,7 @@
 // one vec2 per lane and rebuilt with subgroupBroadcast (see conv_subgroup.wgsl for why). No early
 // return before the loop: subgroup operations need uniform control flow.
 
-//#include linear_params.wgsl
+//#include shared/linear_params.wgsl
 
 // Output channel groups per invocation: 4, or 1 for layers with fewer than 4 (set by the host).
 override GROUPS: u32 = 4u;
@@ -16,7 +16,7 @@ const PX: u32 = 4u;
 @group(0) @binding(3) var<storage, read> gamma: array<vec2<f32>>;
 @group(0) @binding(4) var<storage, read_write> dst: array<vec4<f32>>;
 
-//#include subgroup_matrix.wgsl
+//#include shared/subgroup_matrix.wgsl
 
 // Matrix `index` of the weights, from one vec2 load per lane.
 fn weight_matrix(index: u32, lane: u32) -> mat4x4<f32> {

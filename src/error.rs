@@ -3,6 +3,8 @@
 
 use std::path::PathBuf;
 
+use crate::entropy::EntropyError;
+
 /// Everything that can go wrong in vaec-gpu.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -28,8 +30,16 @@ pub enum Error {
     /// A `.vaec` file is malformed, corrupt or truncated.
     #[error("bad .vaec file: {0}")]
     Format(String),
+    /// A substream of a `.vaec` file does not decode (or a value cannot be coded).
+    #[error("bad .vaec file: substream {stream}: {source}")]
+    Entropy {
+        /// The substream (0 is z, then the y substreams in file order).
+        stream: usize,
+        /// What the entropy coder found.
+        source: EntropyError,
+    },
     /// The file was made with other weights than the decoder's.
-    #[error("the file was encoded with model {file}, but the decoder has model {loaded}; pass the matching --weights")]
+    #[error("the file was encoded with model {file}, but the decoder has model {loaded}")]
     ModelMismatch {
         /// Model id in the file (hex).
         file: String,
@@ -50,12 +60,12 @@ pub enum Error {
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
     /// No GPU adapter could be found.
-    #[error("no GPU adapter found ({0}); on Linux without a GPU, install Mesa's lavapipe: apt-get install mesa-vulkan-drivers")]
+    #[error("no GPU adapter found ({0})")]
     NoAdapter(String),
     /// The GPU device could not be created, or reported an error.
     #[error("GPU: {0}")]
     Gpu(String),
-    /// The GPU ran out of memory even with the smallest tiles; a lower `--memory-budget` or a
+    /// The GPU ran out of memory even with the smallest tiles; a lower memory budget or a
     /// smaller picture may help.
     #[error("GPU out of memory: {0}")]
     GpuOutOfMemory(String),

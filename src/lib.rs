@@ -5,35 +5,35 @@
 //! DX12 or GL GPU.
 //!
 //! The stages, one module each:
-//! - [`model`]: the layer graph and the safetensors weight file;
-//! - [`gpu`]: the wgpu context, the WGSL kernels and the network on the GPU;
-//! - [`hyper`]: the integer hyper-synthesis that makes decoding bit-exact across devices;
+//! - [`model`]: the layer graph, the integer networks and the safetensors weight file;
+//! - [`gpu`]: the wgpu context, the WGSL kernels and the networks on the GPU;
+//! - [`cpu`]: the CPU twin of every kernel (test oracle and GPU-less decoder);
 //! - [`entropy`]: the rANS coder and its tables;
 //! - [`format`]: the `.vaec` container;
-//! - [`reference`]: a plain-Rust twin of every kernel, for the tests;
-//! - [`tensor`]: feature maps on the CPU and the GPU layout;
-//! - [`codec`]: image in, latents, image out.
+//! - [`tensor`]: feature maps on the CPU and the GPU layout; [`tiling`]: big pictures in tiles;
+//! - [`codec`]: picture in, latents, picture out; [`bench`]: where the time goes.
 #![deny(missing_docs)]
 
 pub mod bench;
 pub mod codec;
+pub mod cpu;
 pub mod entropy;
 pub mod error;
 pub mod format;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod gpu;
-pub mod hyper;
+pub mod image;
 pub mod metrics;
 pub mod model;
-pub mod reference;
 pub mod rng;
 pub mod tensor;
 pub mod tiling;
 
-pub use codec::{Codec, Image};
+pub use codec::{Codec, CodecOptions};
 pub use error::{Error, Result};
 pub use gpu::{Backend, GpuContext, GpuTensor};
+pub use image::Image;
 pub use model::Model;
 pub use tensor::Tensor;
 /// The wgpu this crate is built on: embedders use it to create the device they hand in.

@@ -1,7 +1,7 @@
 //! Quality metrics of a decoded picture: PSNR and MS-SSIM on RGB8, as CompressAI reports them
 //! (MS-SSIM follows pytorch-msssim: 11-tap Gaussian window, sigma 1.5, five scales).
 
-use crate::codec::Image;
+use crate::image::Image;
 
 /// PSNR in dB between two RGB pictures of equal size (alpha ignored); infinite if identical.
 pub fn psnr(a: &Image, b: &Image) -> f64 {

@@ -43,6 +43,54 @@ impl Tensor {
         self.data[(c * self.height + y) * self.width + x]
     }
 
+    /// Each channel `c` times `gain[c]` (the gain of y, and its inverse before synthesis).
+    pub fn scale_channels(&self, gain: &[f32]) -> Tensor {
+        assert_eq!(self.channels, gain.len(), "one gain per channel");
+        let plane = self.height * self.width;
+        let mut out = self.clone();
+        for (c, chunk) in out.data.chunks_mut(plane.max(1)).enumerate() {
+            chunk.iter_mut().for_each(|v| *v *= gain[c]);
+        }
+        out
+    }
+
+    /// Every value rounded to an integer, ties to even (as torch.round).
+    pub fn round(&self) -> Tensor {
+        let mut out = self.clone();
+        out.data.iter_mut().for_each(|v| *v = v.round_ties_even());
+        out
+    }
+
+    /// The channels of `self` followed by those of `other` (same height and width).
+    pub fn concat(&self, other: &Tensor) -> Tensor {
+        assert_eq!(
+            (self.height, self.width),
+            (other.height, other.width),
+            "concat: sizes differ"
+        );
+        let mut data = Vec::with_capacity(self.data.len() + other.data.len());
+        data.extend_from_slice(&self.data);
+        data.extend_from_slice(&other.data);
+        Tensor::from_data(
+            self.channels + other.channels,
+            self.height,
+            self.width,
+            data,
+        )
+    }
+
+    /// |x| of every value.
+    pub fn abs(&self) -> Tensor {
+        let mut out = self.clone();
+        out.data.iter_mut().for_each(|v| *v = v.abs());
+        out
+    }
+
+    /// Bytes a tensor of this shape takes in the GPU layout (`ceil(c / 4)` planes of 16-byte texels).
+    pub fn gpu_bytes(channels: usize, height: usize, width: usize) -> u64 {
+        (channels.div_ceil(4) * height * width * 16) as u64
+    }
+
     /// The channel plane `c`.
     pub fn plane(&self, c: usize) -> &[f32] {
         let n = self.height * self.width;

@@ -3,8 +3,8 @@
 //! computed by the same operations in the same order as in an untiled run, so tiled results are
 //! bit-identical (tests/tiling.rs checks it).
 
-use crate::gpu::GpuTensor;
-use crate::model::{Layer, Transform};
+use crate::model::{ConvGeometry, Layer, Transform};
+use crate::tensor::Tensor;
 
 /// A half-open interval `[start, end)` along one axis.
 pub type Span = (usize, usize);
@@ -29,35 +29,18 @@ impl Rect {
     }
 }
 
-/// (kernel, stride, pad, transposed) of a layer; `None` for per-pixel layers.
-fn geometry(layer: &Layer) -> Option<(usize, usize, usize, bool)> {
-    match layer {
-        Layer::Conv(c) => Some((c.kernel, c.stride, c.pad, c.transposed)),
-        Layer::Gdn(_) => None,
-    }
-}
-
-/// Output size of a layer along one axis.
-pub fn output_len(layer: &Layer, n: usize) -> usize {
-    match geometry(layer) {
-        None => n,
-        Some((k, s, p, transposed)) => crate::model::conv_output_len(k, s, p, transposed, n),
-    }
-}
-
 /// The inputs (clipped to `[0, n)`) that the outputs `out` of a layer depend on.
 fn needed_inputs(layer: &Layer, out: Span, n: usize) -> Span {
     let (a, b) = (out.0 as isize, out.1 as isize);
-    let (lo, hi) = match geometry(layer) {
+    let (lo, hi) = match layer.geometry() {
         None => (a, b),
-        Some((k, s, p, false)) => {
-            let (k, s, p) = (k as isize, s as isize, p as isize);
-            (a * s - p, (b - 1) * s - p + k)
-        }
-        Some((k, s, p, true)) => {
-            // output o = i * s - p + t, t in [0, k)
-            let (k, s, p) = (k as isize, s as isize, p as isize);
-            (div_ceil(a + p - (k - 1), s), (b - 1 + p).div_euclid(s) + 1)
+        Some(g) => {
+            let (k, s, p) = (g.kernel as isize, g.stride as isize, g.pad as isize);
+            match g.transposed {
+                false => (a * s - p, (b - 1) * s - p + k),
+                // output o = i * s - p + t, t in [0, k)
+                true => (div_ceil(a + p - (k - 1), s), (b - 1 + p).div_euclid(s) + 1),
+            }
         }
     };
     (
@@ -73,10 +56,14 @@ fn div_ceil(v: isize, s: isize) -> isize {
 
 /// Global index of a layer's local output 0, given the global index of its local input 0.
 fn output_origin(layer: &Layer, input_origin: usize) -> usize {
-    match geometry(layer) {
+    match layer.geometry() {
         None => input_origin,
-        Some((_, s, _, false)) => input_origin / s,
-        Some((_, s, _, true)) => input_origin * s,
+        Some(ConvGeometry {
+            stride,
+            transposed: false,
+            ..
+        }) => input_origin / stride,
+        Some(ConvGeometry { stride, .. }) => input_origin * stride,
     }
 }
 
@@ -103,7 +90,7 @@ fn plan_axis(t: &Transform, n: usize, out: Span) -> (Span, usize) {
     // sizes of every layer's input along this axis
     let mut sizes = vec![n];
     for l in &t.layers {
-        sizes.push(output_len(l, *sizes.last().expect("non-empty")));
+        sizes.push(l.output_len(*sizes.last().expect("non-empty")));
     }
     let mut need = out;
     for (i, l) in t.layers.iter().enumerate().rev() {
@@ -114,9 +101,9 @@ fn plan_axis(t: &Transform, n: usize, out: Span) -> (Span, usize) {
     let align: usize = t
         .layers
         .iter()
-        .filter_map(geometry)
-        .filter(|g| !g.3)
-        .map(|g| g.1)
+        .filter_map(Layer::geometry)
+        .filter(|g| !g.transposed)
+        .map(|g| g.stride)
         .product();
     let start = need.0 / align * align;
     let mut origin = start;
@@ -130,13 +117,13 @@ fn plan_axis(t: &Transform, n: usize, out: Span) -> (Span, usize) {
 /// input and output are alive together), and for its largest single tensor.
 pub fn peak_bytes(t: &Transform, channels: usize, w: usize, h: usize) -> (u64, u64) {
     let (mut c, mut w, mut h) = (channels, w, h);
-    let mut peak = GpuTensor::bytes_for(c, h, w);
+    let mut peak = Tensor::gpu_bytes(c, h, w);
     let mut largest = peak;
     for l in &t.layers {
-        let (nw, nh) = (output_len(l, w), output_len(l, h));
+        let (nw, nh) = (l.output_len(w), l.output_len(h));
         let nc = l.out_channels();
-        let out = GpuTensor::bytes_for(nc, nh, nw);
-        peak = peak.max(GpuTensor::bytes_for(c, h, w) + out);
+        let out = Tensor::gpu_bytes(nc, nh, nw);
+        peak = peak.max(Tensor::gpu_bytes(c, h, w) + out);
         largest = largest.max(out);
         (c, w, h) = (nc, nw, nh);
     }

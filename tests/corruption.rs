@@ -33,7 +33,7 @@ fn every_truncation_is_an_error() {
     for file in &files {
         for cut in 0..file.len() {
             match codec.decode(&file[..cut]) {
-                Err(Error::Format(_)) => {}
+                Err(Error::Format(_) | Error::Entropy { .. }) => {}
                 other => panic!(
                     "prefix of {cut}/{} bytes: {:?}",
                     file.len(),
@@ -63,7 +63,12 @@ fn every_header_bit_flip_and_sampled_payload_flips_are_errors() {
             bad[bit / 8] ^= 1 << (bit % 8);
             // the CPU path: no GPU work is wasted, and it is the path fuzzing uses
             match decode_cpu(model, &bad, &Limits::default()) {
-                Err(Error::Format(_) | Error::Limit { .. } | Error::ModelMismatch { .. }) => {}
+                Err(
+                    Error::Format(_)
+                    | Error::Entropy { .. }
+                    | Error::Limit { .. }
+                    | Error::ModelMismatch { .. },
+                ) => {}
                 other => panic!(
                     "bit {bit} of {}: {:?}",
                     file.len(),

@@ -1,10 +1,12 @@
-//! Every GPU kernel against its plain-Rust reference, on random weights and inputs at odd sizes.
+//! Every float GPU kernel against its CPU twin (src/cpu/), on random weights and inputs at odd
+//! sizes; the integer kernels are in tests/int_conv.rs.
 
 mod common;
 
 use common::{assert_close, gpu, gpus, random_conv, random_gdn, random_tensor, Rng};
-use vaec_gpu::gpu::{GpuConv, GpuGdn};
-use vaec_gpu::reference;
+use vaec_gpu::cpu;
+use vaec_gpu::gpu::GpuLayer;
+use vaec_gpu::model::{ConvGeometry, Layer};
 
 const SIZES: &[(usize, usize)] = &[(1, 1), (3, 5), (17, 13), (64, 64), (100, 75)];
 const TOL: f32 = 1e-4;
@@ -17,19 +19,20 @@ fn check_conv(
     s: usize,
     transposed: bool,
     relu: bool,
-    abs: bool,
 ) {
     for ctx in gpus() {
         let mut rng = Rng::new(seed);
-        let conv = random_conv(&mut rng, cin, cout, k, s, transposed, relu, abs);
-        let layer = GpuConv::new(ctx, &conv).unwrap();
+        let geometry = match transposed {
+            true => ConvGeometry::deconv(k, s),
+            false => ConvGeometry::conv(k, s),
+        };
+        let conv = random_conv(&mut rng, cin, cout, geometry, relu);
+        let layer = GpuLayer::new(ctx, &Layer::Conv(conv.clone())).unwrap();
         for &(h, w) in SIZES {
             let x = random_tensor(&mut rng, cin, h, w);
-            let want = reference::conv2d(&x, &conv);
+            let want = cpu::conv2d(&x, &conv);
             let input = ctx.upload_tensor(&x).unwrap();
-            let mut encoder = ctx.device().create_command_encoder(&Default::default());
-            let out = layer.record(ctx, &mut encoder, &input).unwrap();
-            ctx.queue().submit([encoder.finish()]);
+            let out = layer.run(ctx, &input).unwrap();
             let got = ctx.download_tensor(&out).unwrap();
             let name = if transposed {
                 "conv_transpose2d"
@@ -38,7 +41,7 @@ fn check_conv(
             };
             assert_close(
                 &format!(
-                    "{name} {cin}->{cout} k{k} s{s} relu={relu} abs={abs} on {h}x{w}, subgroups={}",
+                    "{name} {cin}->{cout} k{k} s{s} relu={relu} on {h}x{w}, subgroups={}",
                     ctx.uses_subgroups()
                 ),
                 &got,
@@ -51,25 +54,26 @@ fn check_conv(
 
 #[test]
 fn conv2d_5x5_stride2_matches_reference() {
-    check_conv(1, 3, 5, 5, 2, false, false, false);
-    check_conv(2, 7, 6, 5, 2, false, true, false);
-    check_conv(3, 16, 13, 5, 2, false, false, false);
+    check_conv(1, 3, 5, 5, 2, false, false);
+    check_conv(2, 7, 6, 5, 2, false, true);
+    check_conv(3, 16, 13, 5, 2, false, false);
     // 6 output groups: the subgroup kernels' 4-group blocks with a partial last block
-    check_conv(10, 9, 24, 5, 2, false, true, false);
+    check_conv(10, 9, 24, 5, 2, false, true);
 }
 
 #[test]
-fn conv2d_3x3_stride1_with_abs_and_relu_matches_reference() {
-    check_conv(4, 5, 3, 3, 1, false, true, true);
-    check_conv(5, 12, 9, 3, 1, false, false, true);
+fn conv2d_3x3_and_1x1_stride1_match_reference() {
+    check_conv(4, 5, 3, 3, 1, false, true);
+    check_conv(5, 12, 9, 3, 1, false, false);
+    check_conv(12, 9, 17, 1, 1, false, true);
 }
 
 #[test]
 fn conv_transpose2d_5x5_stride2_matches_reference() {
-    check_conv(6, 5, 3, 5, 2, true, false, false);
-    check_conv(7, 6, 7, 5, 2, true, true, false);
-    check_conv(8, 13, 16, 5, 2, true, false, false);
-    check_conv(11, 9, 21, 5, 2, true, true, false);
+    check_conv(6, 5, 3, 5, 2, true, false);
+    check_conv(7, 6, 7, 5, 2, true, true);
+    check_conv(8, 13, 16, 5, 2, true, false);
+    check_conv(11, 9, 21, 5, 2, true, true);
 }
 
 #[test]
@@ -85,14 +89,12 @@ fn gdn_and_igdn_match_reference() {
             (24, true),
         ] {
             let g = random_gdn(&mut rng, c, inverse);
-            let layer = GpuGdn::new(ctx, &g).unwrap();
+            let layer = GpuLayer::new(ctx, &Layer::Gdn(g.clone())).unwrap();
             for &(h, w) in SIZES {
                 let x = random_tensor(&mut rng, c, h, w);
-                let want = reference::gdn(&x, &g);
+                let want = cpu::gdn(&x, &g);
                 let input = ctx.upload_tensor(&x).unwrap();
-                let mut encoder = ctx.device().create_command_encoder(&Default::default());
-                let out = layer.record(ctx, &mut encoder, &input).unwrap();
-                ctx.queue().submit([encoder.finish()]);
+                let out = layer.run(ctx, &input).unwrap();
                 let got = ctx.download_tensor(&out).unwrap();
                 assert_close(
                     &format!(
@@ -117,40 +119,13 @@ fn subgroup_variants_run_where_the_adapter_has_subgroups() {
 }
 
 #[test]
-fn scale_and_round_match_reference_exactly() {
-    let ctx = gpu();
-    let mut rng = Rng::new(10);
-    for &(h, w) in SIZES {
-        let c = 7;
-        let mut x = random_tensor(&mut rng, c, h, w);
-        x.data.iter_mut().for_each(|v| *v *= 20.0);
-        // exact ties must round to even, as torch.round does
-        x.data[0] = 2.5;
-        let gain = rng.vec(c, 0.5, 2.0);
-        let mut gain_ties = gain.clone();
-        gain_ties[0] = 1.0;
-        let input = ctx.upload_tensor(&x).unwrap();
-        for round in [false, true] {
-            let want = if round {
-                reference::scale_round(&x, &gain_ties)
-            } else {
-                reference::scale(&x, &gain_ties)
-            };
-            let out = ctx.scale_tensor(&input, &gain_ties, round).unwrap();
-            let got = ctx.download_tensor(&out).unwrap();
-            assert_eq!(got, want, "scale round={round} on {h}x{w}");
-        }
-    }
-}
-
-#[test]
 fn image_conversions_match_reference_exactly() {
     let ctx = gpu();
     let mut rng = Rng::new(11);
     for &(h, w) in SIZES {
         let rgba: Vec<u8> = (0..h * w * 4).map(|_| rng.below(256) as u8).collect();
         let (ph, pw) = (h.next_multiple_of(64), w.next_multiple_of(64));
-        let want = reference::rgba8_to_tensor(&rgba, w, h, pw, ph);
+        let want = cpu::rgba8_to_tensor(&rgba, w, h, pw, ph);
         let t = ctx.rgba8_to_tensor(&rgba, w, h, pw, ph).unwrap();
         let got = ctx.download_tensor(&t).unwrap();
         assert_close(&format!("rgba8_to_tensor {w}x{h}"), &got, &want, 1e-6);
@@ -160,7 +135,7 @@ fn image_conversions_match_reference_exactly() {
         let gpu_pixels = ctx
             .tensor_to_rgba8(&ctx.upload_tensor(&y).unwrap(), w, h)
             .unwrap();
-        let cpu_pixels = reference::tensor_to_rgba8(&y, w, h);
+        let cpu_pixels = cpu::tensor_to_rgba8(&y, w, h);
         assert_eq!(gpu_pixels, cpu_pixels, "tensor_to_rgba8 {w}x{h}");
     }
 }

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 
 use common::gpu;
 use vaec_gpu::gpu::GpuNetwork;
-use vaec_gpu::{reference, Model, Tensor};
+use vaec_gpu::{Model, Tensor};
 
 fn read_f32(path: &PathBuf) -> Vec<f32> {
     let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
@@ -60,7 +60,7 @@ fn gpu_transforms_match_pytorch() {
     // synthesis from PyTorch's own y_hat, so that a rounding flip cannot hide or cause a difference
     let (_, inv_gain) = model.gains_for_quality(quality).unwrap();
     let y_hat = Tensor::from_data(model.m, ph / 16, pw / 16, read_f32(&dir.join("y_hat.f32")));
-    let y_in = reference::scale(&y_hat, &inv_gain);
+    let y_in = y_hat.scale_channels(&inv_gain);
     let x_gpu = ctx
         .download_tensor(
             &net.g_s

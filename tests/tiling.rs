@@ -5,13 +5,15 @@ mod common;
 use common::gpu;
 use vaec_gpu::model::Model;
 use vaec_gpu::tiling::{plan, Rect};
-use vaec_gpu::{Codec, Error, GpuContext, Image};
+use vaec_gpu::{Codec, CodecOptions, Error, GpuContext, Image};
 
 fn codec(budget: u64) -> Codec {
     let ctx = GpuContext::from_device(gpu().device().clone(), gpu().queue().clone()).unwrap();
-    let mut c = Codec::new(ctx, Model::builtin().unwrap()).unwrap();
-    c.set_memory_budget(budget);
-    c
+    let options = CodecOptions {
+        memory_budget: budget,
+        ..CodecOptions::default()
+    };
+    Codec::with_options(ctx, Model::builtin().unwrap(), options).unwrap()
 }
 
 fn picture(w: usize, h: usize) -> Image {

@@ -4,7 +4,7 @@ mod common;
 
 use common::{assert_close, gpu};
 use vaec_gpu::gpu::{GpuNetwork, GpuTransform};
-use vaec_gpu::{reference, Model, Tensor};
+use vaec_gpu::{cpu, Model, Tensor};
 
 /// The 64x64 photo crop shipped with the tests, cut to `w` x `h`, as RGBA8.
 fn photo_crop(w: usize, h: usize) -> Vec<u8> {
@@ -29,10 +29,10 @@ fn analysis_and_synthesis_chain_matches_reference_on_photo() {
     let rgba = photo_crop(w, h);
     let (pw, ph) = (64, 64);
 
-    let x_cpu = reference::rgba8_to_tensor(&rgba, w, h, pw, ph);
+    let x_cpu = cpu::rgba8_to_tensor(&rgba, w, h, pw, ph);
     let x_gpu = ctx.rgba8_to_tensor(&rgba, w, h, pw, ph).unwrap();
 
-    let y_cpu = reference::transform(&x_cpu, &model.g_a);
+    let y_cpu = cpu::transform(&x_cpu, &model.g_a);
     let y_gpu = net.g_a.run(ctx, &x_gpu).unwrap();
     assert_close(
         "g_a on photo",
@@ -43,9 +43,9 @@ fn analysis_and_synthesis_chain_matches_reference_on_photo() {
 
     // Rounding may flip at exact .5 boundaries between devices: feed both syntheses the same y_hat.
     let (gain, inv_gain) = model.gains_for_quality(2.0).unwrap();
-    let y_hat = reference::scale_round(&y_cpu, &gain);
-    let y_in = reference::scale(&y_hat, &inv_gain);
-    let x_hat_cpu = reference::transform(&y_in, &model.g_s);
+    let y_hat = y_cpu.scale_channels(&gain).round();
+    let y_in = y_hat.scale_channels(&inv_gain);
+    let x_hat_cpu = cpu::transform(&y_in, &model.g_s);
     let x_hat_gpu = net
         .g_s
         .run(ctx, &ctx.upload_tensor(&y_in).unwrap())
@@ -71,7 +71,7 @@ fn hyper_transforms_match_reference() {
             } else {
                 y.clone()
             };
-            let want = reference::transform(&input, t);
+            let want = cpu::transform(&input, t);
             let got = GpuTransform::new(ctx, t)
                 .unwrap()
                 .run(ctx, &ctx.upload_tensor(&input).unwrap())

@@ -1,7 +1,9 @@
-//! The model's transforms uploaded to the GPU, and the code that runs them layer by layer.
+//! The model's float transforms uploaded to the GPU, and the code that runs them layer by layer.
 
 use super::kernels::ConvShape;
-use super::{GpuBuffer, GpuContext, GpuTensor};
+use super::memory::GpuBuffer;
+use super::timer::Probe;
+use super::{GpuContext, GpuTensor};
 use crate::error::Result;
 use crate::model::{Conv, Gdn, Layer, Model, Transform};
 
@@ -33,15 +35,18 @@ pub enum GpuLayer {
     Gdn(GpuGdn),
 }
 
-/// A transform (g_a, g_s, h_a or h_s) on the GPU.
+/// A transform on the GPU.
 pub struct GpuTransform {
     /// Its name.
     pub name: &'static str,
     /// Its layers.
     pub layers: Vec<GpuLayer>,
+    /// Per layer: its name in timings (`g_a.2 conv5x5/2 64->64`).
+    labels: Vec<String>,
 }
 
-/// The floating-point transforms of a [`Model`] on the GPU.
+/// The float transforms the codec runs on the GPU (the hyper-synthesis is the integer network,
+/// [`super::GpuIntHyperSynthesis`]).
 pub struct GpuNetwork {
     /// Analysis.
     pub g_a: GpuTransform,
@@ -49,8 +54,6 @@ pub struct GpuNetwork {
     pub g_s: GpuTransform,
     /// Hyper-analysis.
     pub h_a: GpuTransform,
-    /// Hyper-synthesis (floating point).
-    pub h_s: GpuTransform,
 }
 
 /// Conv weights as one column-major mat4x4 per (out group, in group, ky, kx): column j is input
@@ -59,7 +62,7 @@ pub fn pack_conv_weights(conv: &Conv) -> Vec<[f32; 16]> {
     let (og_n, ig_n, k) = (
         conv.out_channels.div_ceil(4),
         conv.in_channels.div_ceil(4),
-        conv.kernel,
+        conv.geometry.kernel,
     );
     let mut out = Vec::with_capacity(og_n * ig_n * k * k);
     for og in 0..og_n {
@@ -83,8 +86,8 @@ pub fn pack_conv_weights(conv: &Conv) -> Vec<[f32; 16]> {
     out
 }
 
-/// A per-channel vector padded to whole groups of four with `fill`.
-pub fn pack_channels(values: &[f32], fill: f32) -> Vec<[f32; 4]> {
+/// A per-channel vector in groups of four, the last padded with `fill`.
+pub fn pack4<T: Copy>(values: &[T], fill: T) -> Vec<[T; 4]> {
     values
         .chunks(4)
         .map(|c| std::array::from_fn(|i| c.get(i).copied().unwrap_or(fill)))
@@ -118,46 +121,14 @@ impl GpuConv {
     pub fn new(ctx: &GpuContext, conv: &Conv) -> Result<GpuConv> {
         Ok(GpuConv {
             shape: ConvShape {
-                kernel: conv.kernel,
-                stride: conv.stride,
-                pad: conv.pad,
-                transposed: conv.transposed,
+                geometry: conv.geometry,
                 relu: conv.relu,
-                abs_input: conv.abs_input,
             },
             in_channels: conv.in_channels,
             out_channels: conv.out_channels,
             weights: ctx.upload("conv weights", &pack_conv_weights(conv))?,
-            bias: ctx.upload("conv bias", &pack_channels(&conv.bias, 0.0))?,
+            bias: ctx.upload("conv bias", &pack4(&conv.bias, 0.0))?,
         })
-    }
-
-    /// Output size for an input of `h` x `w`.
-    pub fn output_size(&self, h: usize, w: usize) -> (usize, usize) {
-        let c = &self.shape;
-        let f = |n| crate::model::conv_output_len(c.kernel, c.stride, c.pad, c.transposed, n);
-        (f(h), f(w))
-    }
-
-    /// Records this convolution of `input` into a new tensor.
-    pub fn record(
-        &self,
-        ctx: &GpuContext,
-        encoder: &mut wgpu::CommandEncoder,
-        input: &GpuTensor,
-    ) -> Result<GpuTensor> {
-        let (h, w) = self.output_size(input.height, input.width);
-        let output = ctx.new_tensor(self.out_channels, h, w)?;
-        ctx.kernels().conv(
-            ctx,
-            encoder,
-            input,
-            self.shape,
-            &self.weights.buffer,
-            &self.bias.buffer,
-            &output,
-        )?;
-        Ok(output)
     }
 }
 
@@ -167,29 +138,9 @@ impl GpuGdn {
         Ok(GpuGdn {
             channels: gdn.channels,
             inverse: gdn.inverse,
-            beta: ctx.upload("gdn beta", &pack_channels(&gdn.beta, 1.0))?,
+            beta: ctx.upload("gdn beta", &pack4(&gdn.beta, 1.0))?,
             gamma: ctx.upload("gdn gamma", &pack_gdn_gamma(gdn))?,
         })
-    }
-
-    /// Records this GDN of `input` into a new tensor.
-    pub fn record(
-        &self,
-        ctx: &GpuContext,
-        encoder: &mut wgpu::CommandEncoder,
-        input: &GpuTensor,
-    ) -> Result<GpuTensor> {
-        let output = ctx.new_tensor(self.channels, input.height, input.width)?;
-        ctx.kernels().gdn(
-            ctx,
-            encoder,
-            input,
-            &self.beta.buffer,
-            &self.gamma.buffer,
-            self.inverse,
-            &output,
-        )?;
-        Ok(output)
     }
 }
 
@@ -202,18 +153,78 @@ impl GpuLayer {
         })
     }
 
-    /// Records this layer of `input` into a new tensor.
-    pub fn record(
-        &self,
-        ctx: &GpuContext,
-        encoder: &mut wgpu::CommandEncoder,
-        input: &GpuTensor,
-    ) -> Result<GpuTensor> {
+    /// Output size for an input of `h` x `w`.
+    pub fn output_size(&self, h: usize, w: usize) -> (usize, usize) {
         match self {
-            GpuLayer::Conv(c) => c.record(ctx, encoder, input),
-            GpuLayer::Gdn(g) => g.record(ctx, encoder, input),
+            GpuLayer::Conv(c) => c.shape.geometry.output_size(h, w),
+            GpuLayer::Gdn(_) => (h, w),
         }
     }
+
+    /// Multiply-adds for an output of `h` x `w`.
+    fn macs(&self, h: usize, w: usize) -> u64 {
+        match self {
+            GpuLayer::Conv(c) => c.shape.geometry.macs(c.in_channels, c.out_channels, h, w),
+            GpuLayer::Gdn(g) => (g.channels * g.channels * h * w) as u64,
+        }
+    }
+
+    /// Runs this layer of `input` into a new tensor (one submission).
+    pub fn run(&self, ctx: &GpuContext, input: &GpuTensor) -> Result<GpuTensor> {
+        let output = self.new_output(ctx, input)?;
+        ctx.run("layer", |rec| self.record(rec, input, &output))?;
+        Ok(output)
+    }
+
+    fn new_output(&self, ctx: &GpuContext, input: &GpuTensor) -> Result<GpuTensor> {
+        let (h, w) = self.output_size(input.height, input.width);
+        let channels = match self {
+            GpuLayer::Conv(c) => c.out_channels,
+            GpuLayer::Gdn(g) => g.channels,
+        };
+        ctx.new_tensor(channels, h, w)
+    }
+
+    fn record(
+        &self,
+        rec: &mut super::kernels::Recorder<'_>,
+        input: &GpuTensor,
+        output: &GpuTensor,
+    ) -> Result<()> {
+        match self {
+            GpuLayer::Conv(c) => {
+                rec.conv(input, c.shape, (&c.weights.buffer, &c.bias.buffer), output)
+            }
+            GpuLayer::Gdn(g) => {
+                rec.gdn(input, (&g.beta.buffer, &g.gamma.buffer), g.inverse, output)
+            }
+        }
+    }
+}
+
+/// A layer's name in timings: CompressAI's module name and what it does.
+fn label(t: &Transform, i: usize) -> String {
+    let what = match &t.layers[i] {
+        Layer::Conv(c) => {
+            let g = c.geometry;
+            format!(
+                "{}{}x{}/{} {}->{}",
+                if g.transposed { "deconv" } else { "conv" },
+                g.kernel,
+                g.kernel,
+                g.stride,
+                c.in_channels,
+                c.out_channels
+            )
+        }
+        Layer::Gdn(g) => format!("{} {}", if g.inverse { "igdn" } else { "gdn" }, g.channels),
+    };
+    // CompressAI numbers the layers of its Sequential with ReLUs counted
+    let index = match t.name {
+        "h_a" | "h_s" => 2 * i,
+        _ => i,
+    };
+    format!("{}.{index} {what}", t.name)
 }
 
 impl GpuTransform {
@@ -226,18 +237,36 @@ impl GpuTransform {
                 .iter()
                 .map(|l| GpuLayer::new(ctx, l))
                 .collect::<Result<_>>()?,
+            labels: (0..t.layers.len()).map(|i| label(t, i)).collect(),
         })
     }
 
     /// Runs the transform on `input`, one submission per layer (short submissions keep driver
     /// watchdogs on integrated GPUs quiet); intermediate tensors are freed as soon as they are used.
     pub fn run(&self, ctx: &GpuContext, input: &GpuTensor) -> Result<GpuTensor> {
+        self.run_probed(ctx, input, None)
+    }
+
+    /// [`GpuTransform::run`], each layer timed in `probe` if there is one.
+    pub(crate) fn run_probed(
+        &self,
+        ctx: &GpuContext,
+        input: &GpuTensor,
+        probe: Option<&Probe>,
+    ) -> Result<GpuTensor> {
         let mut current: Option<GpuTensor> = None;
-        for layer in &self.layers {
-            let mut encoder = ctx.encoder(self.name);
-            let next = layer.record(ctx, &mut encoder, current.as_ref().unwrap_or(input))?;
-            ctx.submit(encoder);
-            current = Some(next);
+        for (layer, label) in self.layers.iter().zip(&self.labels) {
+            let x = current.as_ref().unwrap_or(input);
+            let output = layer.new_output(ctx, x)?;
+            let record = |rec: &mut super::kernels::Recorder<'_>| layer.record(rec, x, &output);
+            match probe {
+                None => ctx.run(self.name, record)?,
+                Some(p) => {
+                    let macs = layer.macs(output.height, output.width);
+                    p.gpu(ctx, label, macs, record)?
+                }
+            }
+            current = Some(output);
         }
         match current {
             Some(t) => Ok(t),
@@ -247,108 +276,12 @@ impl GpuTransform {
 }
 
 impl GpuNetwork {
-    /// Uploads the model's transforms.
+    /// Uploads the model's float transforms.
     pub fn new(ctx: &GpuContext, model: &Model) -> Result<GpuNetwork> {
         Ok(GpuNetwork {
             g_a: GpuTransform::new(ctx, &model.g_a)?,
             g_s: GpuTransform::new(ctx, &model.g_s)?,
             h_a: GpuTransform::new(ctx, &model.h_a)?,
-            h_s: GpuTransform::new(ctx, &model.h_s)?,
         })
-    }
-}
-
-impl GpuContext {
-    /// A new (uninitialised) tensor in GPU memory.
-    pub fn new_tensor(&self, channels: usize, height: usize, width: usize) -> Result<GpuTensor> {
-        let buffer =
-            self.storage_buffer("tensor", GpuTensor::bytes_for(channels, height, width))?;
-        Ok(GpuTensor {
-            buffer,
-            channels,
-            height,
-            width,
-        })
-    }
-
-    /// A copy of a tensor.
-    pub fn copy_tensor(&self, t: &GpuTensor) -> Result<GpuTensor> {
-        let out = self.new_tensor(t.channels, t.height, t.width)?;
-        let mut encoder = self.encoder("copy");
-        encoder.copy_buffer_to_buffer(&t.buffer.buffer, 0, &out.buffer.buffer, 0, t.bytes());
-        self.submit(encoder);
-        Ok(out)
-    }
-
-    /// `input * gain[c]` per channel, rounded to integers if `round` (the quantizer of y).
-    pub fn scale_tensor(&self, input: &GpuTensor, gain: &[f32], round: bool) -> Result<GpuTensor> {
-        let gain = self.upload("gain", &pack_channels(gain, 0.0))?;
-        let output = self.new_tensor(input.channels, input.height, input.width)?;
-        let mut encoder = self.encoder("scale");
-        self.kernels()
-            .scale(self, &mut encoder, input, &gain.buffer, round, &output)?;
-        self.submit(encoder);
-        Ok(output)
-    }
-
-    /// Uploads RGBA8 pixels and converts them to a 3-channel tensor replicate-padded to
-    /// `width` x `height`.
-    pub fn rgba8_to_tensor(
-        &self,
-        rgba: &[u8],
-        img_w: usize,
-        img_h: usize,
-        width: usize,
-        height: usize,
-    ) -> Result<GpuTensor> {
-        let pixels = self.upload("rgba8", rgba)?;
-        let output = self.new_tensor(3, height, width)?;
-        let mut encoder = self.encoder("rgba8_to_tensor");
-        self.kernels().rgba8_to_tensor(
-            self,
-            &mut encoder,
-            &pixels.buffer,
-            img_w,
-            img_h,
-            &output,
-        )?;
-        self.submit(encoder);
-        Ok(output)
-    }
-
-    /// Converts the top-left `img_w` x `img_h` of a 3-channel tensor to RGBA8 and reads it back.
-    pub fn tensor_to_rgba8(
-        &self,
-        input: &GpuTensor,
-        img_w: usize,
-        img_h: usize,
-    ) -> Result<Vec<u8>> {
-        self.tensor_region_to_rgba8(input, (0, 0), img_w, img_h)
-    }
-
-    /// Converts the `img_w` x `img_h` region at `origin` of a 3-channel tensor to RGBA8 and reads
-    /// it back.
-    pub fn tensor_region_to_rgba8(
-        &self,
-        input: &GpuTensor,
-        origin: (usize, usize),
-        img_w: usize,
-        img_h: usize,
-    ) -> Result<Vec<u8>> {
-        let bytes = (img_w * img_h * 4) as u64;
-        let pixels = self.storage_buffer("rgba8", bytes)?;
-        let mut encoder = self.encoder("tensor_to_rgba8");
-        self.kernels().tensor_to_rgba8(
-            self,
-            &mut encoder,
-            input,
-            origin,
-            img_w,
-            img_h,
-            &pixels.buffer,
-            (0, 0, img_w),
-        )?;
-        self.submit(encoder);
-        self.read_buffer(&pixels.buffer, bytes)
     }
 }

@@ -5,7 +5,7 @@ pub mod cli;
 
 use std::sync::OnceLock;
 
-use vaec_gpu::model::{Conv, Gdn};
+use vaec_gpu::model::{Conv, ConvGeometry, Gdn};
 use vaec_gpu::{GpuContext, Tensor};
 
 /// The GPU context of this test binary. Fails (never skips) when no adapter exists: CI installs
@@ -45,29 +45,21 @@ pub fn random_tensor(rng: &mut Rng, c: usize, h: usize, w: usize) -> Tensor {
     Tensor::from_data(c, h, w, rng.vec(c * h * w, -1.0, 1.0))
 }
 
-#[allow(clippy::too_many_arguments)]
 pub fn random_conv(
     rng: &mut Rng,
     cin: usize,
     cout: usize,
-    kernel: usize,
-    stride: usize,
-    transposed: bool,
+    geometry: ConvGeometry,
     relu: bool,
-    abs_input: bool,
 ) -> Conv {
-    let scale = 1.0 / ((cin * kernel * kernel) as f32).sqrt();
-    Conv {
-        in_channels: cin,
-        out_channels: cout,
-        kernel,
-        stride,
-        pad: kernel / 2,
-        transposed,
-        weight: rng.vec(cin * cout * kernel * kernel, -scale, scale),
-        bias: rng.vec(cout, -0.1, 0.1),
-        relu,
-        abs_input,
+    let k = geometry.kernel;
+    let scale = 1.0 / ((cin * k * k) as f32).sqrt();
+    let weight = rng.vec(cin * cout * k * k, -scale, scale);
+    let conv = Conv::new(geometry, cin, cout, weight, rng.vec(cout, -0.1, 0.1));
+    if relu {
+        conv.with_relu()
+    } else {
+        conv
     }
 }
 

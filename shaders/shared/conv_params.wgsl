@@ -1,5 +1,5 @@
-// Included by conv.wgsl, deconv.wgsl and their _subgroup variants (see `source` in
-// src/gpu/kernels.rs): the parameters of one (transposed) convolution, mirrored by `ConvParams`
+// Included by conv.wgsl, deconv.wgsl and their _subgroup variants (see `shader_source` in
+// src/gpu/shaders.rs): the parameters of one (transposed) convolution, mirrored by `ConvParams`
 // on the host.
 
 struct Params {
@@ -23,4 +23,3 @@ struct Params {
 // Output pixels per invocation along x.
 const PX: u32 = 4u;
 const FLAG_RELU: u32 = 1u;
-const FLAG_ABS_INPUT: u32 = 2u;

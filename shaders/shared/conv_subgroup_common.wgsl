@@ -1,7 +1,7 @@
 // Included by conv_subgroup.wgsl and deconv_subgroup.wgsl (see `shader_source` in
-// src/gpu/kernels.rs): their parameters, bindings and shared helpers.
+// src/gpu/shaders.rs): their parameters, bindings and shared helpers.
 
-//#include conv_params.wgsl
+//#include shared/conv_params.wgsl
 
 // Output channel groups per invocation: 4, or 1 for layers with fewer than 4 (set by the host).
 override GROUPS: u32 = 4u;
@@ -12,7 +12,7 @@ override GROUPS: u32 = 4u;
 @group(0) @binding(3) var<storage, read> bias: array<vec4<f32>>;
 @group(0) @binding(4) var<storage, read_write> dst: array<vec4<f32>>;
 
-//#include subgroup_matrix.wgsl
+//#include shared/subgroup_matrix.wgsl
 
 // Matrix `index` of the weights, from one vec2 load per lane.
 fn weight_matrix(index: u32, lane: u32) -> mat4x4<f32> {
@@ -58,13 +58,10 @@ fn store_groups(first: u32, x: u32, y: u32, v0: vec4<f32>, v1: vec4<f32>, v2: ve
     }
 }
 
-// Texel ix of the input row starting at `row`: 0 outside the input (rows outside: y_ok false),
-// |v| with take_abs. The load itself is clamped so that it stays in bounds.
-fn input_texel(row: u32, ix: i32, y_ok: bool, take_abs: bool) -> vec4<f32> {
-    var v = src[row + u32(clamp(ix, 0, i32(p.in_w) - 1))];
-    if (take_abs) {
-        v = abs(v);
-    }
+// Texel ix of the input row starting at `row`: 0 outside the input (rows outside: y_ok false).
+// The load itself is clamped so that it stays in bounds.
+fn input_texel(row: u32, ix: i32, y_ok: bool) -> vec4<f32> {
+    let v = src[row + u32(clamp(ix, 0, i32(p.in_w) - 1))];
     return select(vec4<f32>(0.0), v, y_ok && ix >= 0 && ix < i32(p.in_w));
 }
 

@@ -1,4 +1,4 @@
-// Included by the _subgroup kernels (see `source` in src/gpu/kernels.rs).
+// Included by the _subgroup kernels (see `shader_source` in src/gpu/shaders.rs).
 //
 // A 4x4 weight matrix from one vec2 per lane: lane l (l < 8) has loaded floats 2l and 2l+1 of the
 // column-major matrix, and subgroupBroadcast hands each float to every lane. Must be called in

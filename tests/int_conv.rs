@@ -1,11 +1,13 @@
-//! The integer hyper-synthesis: GPU and CPU agree bit for bit, on random networks and inputs at
-//! odd sizes, including inputs far outside the clamping range.
+//! The integer layers (int_conv.wgsl and its subgroup variant) and the integer hyper-synthesis:
+//! GPU and CPU agree bit for bit, on random networks and inputs at odd sizes, including inputs far
+//! outside the clamping range and signed outputs.
 
 mod common;
 
 use common::{gpus, Rng};
-use vaec_gpu::gpu::GpuIntHyper;
-use vaec_gpu::hyper::{IntConv, IntHyperSynthesis};
+use vaec_gpu::cpu::int_hyper_synthesis;
+use vaec_gpu::gpu::GpuIntHyperSynthesis;
+use vaec_gpu::model::{ConvGeometry, IntConv, IntHyperSynthesis};
 
 fn random_layer(
     rng: &mut Rng,
@@ -17,12 +19,14 @@ fn random_layer(
     act_max: i32,
 ) -> IntConv {
     IntConv {
+        geometry: ConvGeometry {
+            kernel: k,
+            stride: s,
+            pad: k / 2,
+            transposed,
+        },
         in_channels: cin,
         out_channels: cout,
-        kernel: k,
-        stride: s,
-        pad: k / 2,
-        transposed,
         weight: (0..cin * cout * k * k)
             .map(|_| rng.below(2001) as i32 - 1000)
             .collect(),
@@ -31,6 +35,7 @@ fn random_layer(
             .collect(),
         shift: (0..cout).map(|_| 6 + rng.below(8) as u32).collect(),
         act_max,
+        relu: true,
     }
 }
 
@@ -75,8 +80,8 @@ fn index_lookup_with_repeated_thresholds_and_exact_hits_matches_cpu() {
         let net = random_network_with(&mut rng, 6, 9, 40, 48);
         let (h, w) = (7, 5);
         let symbols: Vec<i32> = (0..6 * h * w).map(|_| rng.below(9) as i32 - 4).collect();
-        let cpu = net.run_cpu(&symbols, h, w);
-        let gpu_indexes = GpuIntHyper::new(ctx, &net)
+        let cpu = int_hyper_synthesis(&net, &symbols, h, w);
+        let gpu_indexes = GpuIntHyperSynthesis::new(ctx, &net)
             .unwrap()
             .run(ctx, &symbols, h, w)
             .unwrap();
@@ -105,8 +110,8 @@ fn check_against_cpu(ctx: &vaec_gpu::GpuContext) {
                 _ => rng.below(41) as i32 - 20,
             })
             .collect();
-        let cpu = net.run_cpu(&symbols, h, w);
-        let gpu_indexes = GpuIntHyper::new(ctx, &net)
+        let cpu = int_hyper_synthesis(&net, &symbols, h, w);
+        let gpu_indexes = GpuIntHyperSynthesis::new(ctx, &net)
             .unwrap()
             .run(ctx, &symbols, h, w)
             .unwrap();

@@ -1,6 +1,11 @@
-//! `vaec-gpu`: the command-line codec.
+//! `vaec-gpu`: the command-line codec over the library. This file holds the options, the
+//! dispatch and the wording a person at a terminal needs; `batch.rs` runs many inputs, `io.rs`
+//! reads and writes files, `eval.rs` measures rate and distortion.
 
-use std::io::{IsTerminal, Read, Write};
+mod batch;
+mod eval;
+mod io;
+
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
@@ -8,7 +13,10 @@ use std::time::Instant;
 use clap::{Parser, Subcommand, ValueEnum};
 use vaec_gpu::format::{self, Limits};
 use vaec_gpu::model::hex;
-use vaec_gpu::{metrics, Backend, Codec, Error, GpuContext, Image, Model, Result};
+use vaec_gpu::{metrics, Backend, Codec, CodecOptions, Error, GpuContext, Image, Model, Result};
+
+use batch::{batch, exit_code, LazyCodec};
+use io::{read_image, read_input, refuse_overwrite, write_atomic, write_image};
 
 #[derive(Parser)]
 #[command(
@@ -149,10 +157,28 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("vaec-gpu: {e}");
+            eprintln!("vaec-gpu: {}", explain(&e));
             ExitCode::FAILURE
         }
     }
+}
+
+/// The error, with what a person at the terminal can do about it (on the same line: scripts read
+/// one line per failure).
+pub(crate) fn explain(e: &Error) -> String {
+    let hint = match e {
+        Error::ModelMismatch { .. } => {
+            "; decode with the weights it was encoded with (--weights FILE)"
+        }
+        Error::NoAdapter(_) => {
+            "; on Linux without a GPU, install Mesa's lavapipe: apt-get install mesa-vulkan-drivers"
+        }
+        Error::GpuOutOfMemory(_) => "; try a lower --memory-budget",
+        Error::Limit { what, .. } if what.contains("GPU memory") => "; raise --memory-budget",
+        Error::Limit { what, .. } if what.contains("pixel") => "; raise --max-pixels",
+        _ => "",
+    };
+    format!("{e}{hint}")
 }
 
 fn load_model(cli: &Cli) -> Result<Model> {
@@ -173,41 +199,16 @@ fn open_codec_with(cli: &Cli, model: Model, portable_kernels: bool) -> Result<Co
         BackendArg::Metal => Backend::Metal,
         BackendArg::Dx12 => Backend::Dx12,
     });
-    let mut ctx = GpuContext::new(backend)?;
-    if portable_kernels {
-        ctx = ctx.without_subgroups()?;
-    }
+    let ctx = GpuContext::new(backend)?;
     if cli.verbose {
         eprintln!("adapter: {}", ctx.adapter_description());
     }
-    let mut codec = Codec::new(ctx, model)?;
-    codec.set_limits(limits(cli));
-    codec.set_memory_budget(cli.memory_budget);
-    Ok(codec)
-}
-
-/// The codec, opened on first use: a batch whose inputs are all bad (unreadable pictures, corrupt
-/// or hostile `.vaec` headers) fails fast and small, without loading the weights or a GPU.
-struct LazyCodec<'a> {
-    cli: &'a Cli,
-    codec: std::cell::OnceCell<Codec>,
-}
-
-impl<'a> LazyCodec<'a> {
-    fn new(cli: &'a Cli) -> Self {
-        LazyCodec {
-            cli,
-            codec: std::cell::OnceCell::new(),
-        }
-    }
-
-    fn get(&self) -> Result<&Codec> {
-        if let Some(codec) = self.codec.get() {
-            return Ok(codec);
-        }
-        let codec = open_codec(self.cli, load_model(self.cli)?)?;
-        Ok(self.codec.get_or_init(|| codec))
-    }
+    let options = CodecOptions {
+        limits: limits(cli),
+        memory_budget: cli.memory_budget,
+        portable_kernels,
+    };
+    Codec::with_options(ctx, model, options)
 }
 
 /// `256MiB`, `1GiB`, `512KiB` or a plain number of bytes.
@@ -244,7 +245,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let mut failed = 0;
             for path in inputs {
                 if let Err(e) = info(path, &limits(&cli)) {
-                    eprintln!("vaec-gpu: {}: {e}", path.display());
+                    eprintln!("vaec-gpu: {}: {}", path.display(), explain(&e));
                     failed += 1;
                 }
             }
@@ -257,7 +258,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             force,
             psnr,
         } => {
-            let codec = LazyCodec::new(&cli);
+            let codec = LazyCodec::new(|| open_codec(&cli, load_model(&cli)?));
             let images = [
                 "png", "jpg", "jpeg", "webp", "bmp", "tif", "tiff", "ppm", "pgm", "pnm",
             ];
@@ -270,14 +271,15 @@ fn run(cli: Cli) -> Result<ExitCode> {
             output,
             force,
         } => {
-            let codec = LazyCodec::new(&cli);
+            let codec = LazyCodec::new(|| open_codec(&cli, load_model(&cli)?));
+            let limits = limits(&cli);
             batch(inputs, output.as_deref(), &["vaec"], "png", |input, out| {
-                decode_one(&codec, input, out, *force, cli.verbose)
+                decode_one(&codec, &limits, input, out, *force, cli.verbose)
             })
         }
         Command::Eval { dir, quality, json } => {
             let codec = open_codec(&cli, load_model(&cli)?)?;
-            eval(&codec, dir, quality, *json)
+            eval::eval(&codec, dir, quality, *json)
         }
         Command::Bench {
             image,
@@ -297,7 +299,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 vaec_gpu::bench::run(&codec, &picture, *quality, (*iterations).max(1))?;
             report.peak_gflops = *peak_gflops;
             if *json {
-                println!("{}", report.json());
+                let json = serde_json::to_string(&report)
+                    .map_err(|e| Error::InvalidArgument(format!("bench report: {e}")))?;
+                println!("{json}");
             } else {
                 print!("{}", report.table());
             }
@@ -360,206 +364,6 @@ fn limits_default_check(w: usize, h: usize) -> Result<()> {
     Limits::default().check(w as u64, h as u64)
 }
 
-fn exit_code(failed: usize) -> ExitCode {
-    if failed == 0 {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    }
-}
-
-/// Runs `job` on every input with its output path; a failure is reported and the rest go on.
-fn batch(
-    inputs: &[PathBuf],
-    output: Option<&Path>,
-    input_ext: &[&str],
-    ext: &str,
-    mut job: impl FnMut(&Path, &Path) -> Result<()>,
-) -> Result<ExitCode> {
-    let had_folder = inputs.iter().any(|p| p.is_dir());
-    let inputs = expand_folders(inputs, input_ext)?;
-    let several = inputs.len() > 1 || had_folder;
-    if several && output.is_some_and(|o| o == Path::new("-")) {
-        return Err(Error::InvalidArgument(
-            "several inputs cannot all go to standard output".into(),
-        ));
-    }
-    if several {
-        if let Some(dir) = output {
-            std::fs::create_dir_all(dir).map_err(|source| Error::Io {
-                path: dir.into(),
-                source,
-            })?;
-        }
-    }
-    let bar = (several && std::io::stderr().is_terminal()).then(|| {
-        let bar = indicatif::ProgressBar::new(inputs.len() as u64);
-        bar.set_style(
-            indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} {msg}")
-                .expect("valid template"),
-        );
-        bar
-    });
-    let mut failed = 0;
-    for input in &inputs {
-        let out = match output {
-            Some(o) if several => {
-                o.join(default_output(input, ext).file_name().unwrap_or_default())
-            }
-            Some(o) => o.to_path_buf(),
-            None if input == Path::new("-") => PathBuf::from("-"),
-            None => default_output(input, ext),
-        };
-        if let Some(bar) = &bar {
-            bar.set_message(input.display().to_string());
-        }
-        if let Err(e) = job(input, &out) {
-            if matches!(e, Error::Weights { .. } | Error::NoAdapter(_)) {
-                // about the weights or the machine, not this input: every other input would fail too
-                if let Some(bar) = bar {
-                    bar.finish_and_clear();
-                }
-                return Err(e);
-            }
-            let line = format!("vaec-gpu: {}: {e}", input.display());
-            match &bar {
-                Some(bar) => bar.println(line),
-                None => eprintln!("{line}"),
-            }
-            failed += 1;
-        }
-        if let Some(bar) = &bar {
-            bar.inc(1);
-        }
-    }
-    if let Some(bar) = bar {
-        bar.finish_and_clear();
-    }
-    if failed > 0 && several {
-        eprintln!("vaec-gpu: {failed} of {} inputs failed", inputs.len());
-    }
-    Ok(exit_code(failed))
-}
-
-/// Inputs with every folder replaced by its files whose extension is one of `exts`, sorted.
-fn expand_folders(inputs: &[PathBuf], exts: &[&str]) -> Result<Vec<PathBuf>> {
-    let mut out = Vec::new();
-    for input in inputs {
-        if input.is_dir() {
-            let mut files: Vec<PathBuf> = std::fs::read_dir(input)
-                .map_err(|source| Error::Io {
-                    path: input.clone(),
-                    source,
-                })?
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| {
-                    p.is_file()
-                        && p.extension()
-                            .and_then(|e| e.to_str())
-                            .is_some_and(|e| exts.iter().any(|x| x.eq_ignore_ascii_case(e)))
-                })
-                .collect();
-            if files.is_empty() {
-                return Err(Error::InvalidArgument(format!(
-                    "no {} files in {}",
-                    exts.join("/"),
-                    input.display()
-                )));
-            }
-            files.sort();
-            out.extend(files);
-        } else {
-            out.push(input.clone());
-        }
-    }
-    Ok(out)
-}
-
-fn default_output(input: &Path, ext: &str) -> PathBuf {
-    input.with_extension(ext)
-}
-
-fn read_input(path: &Path) -> Result<Vec<u8>> {
-    if path == Path::new("-") {
-        let mut buf = Vec::new();
-        std::io::stdin()
-            .read_to_end(&mut buf)
-            .map_err(|source| Error::Io {
-                path: path.into(),
-                source,
-            })?;
-        return Ok(buf);
-    }
-    std::fs::read(path).map_err(|source| Error::Io {
-        path: path.into(),
-        source,
-    })
-}
-
-fn read_image(path: &Path) -> Result<Image> {
-    let bytes = read_input(path)?;
-    let img = image::load_from_memory(&bytes)
-        .map_err(|e| Error::Image(format!("{}: {e}", path.display())))?;
-    let rgb = img.to_rgb8();
-    Image::from_rgb8(rgb.width() as usize, rgb.height() as usize, rgb.as_raw())
-}
-
-/// An error if `path` is an existing file and `force` is not given (standard output is never one).
-fn refuse_overwrite(path: &Path, force: bool) -> Result<()> {
-    if !force && path != Path::new("-") && path.exists() {
-        return Err(Error::InvalidArgument(format!(
-            "{} exists; pass --force to overwrite it",
-            path.display()
-        )));
-    }
-    Ok(())
-}
-
-/// Writes `data` to `path` through a temporary file renamed into place, so that a failure never
-/// leaves a half-written output; refuses to replace an existing file unless `force`.
-fn write_atomic(path: &Path, data: &[u8], force: bool) -> Result<()> {
-    let io = |source| Error::Io {
-        path: path.into(),
-        source,
-    };
-    if path == Path::new("-") {
-        let mut out = std::io::stdout().lock();
-        return out.write_all(data).and_then(|_| out.flush()).map_err(io);
-    }
-    refuse_overwrite(path, force)?;
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .ok_or_else(|| Error::InvalidArgument(format!("{} is not a file name", path.display())))?;
-    let tmp = dir.join(format!(
-        ".{}.{}.tmp",
-        name.to_string_lossy(),
-        std::process::id()
-    ));
-    let result = std::fs::write(&tmp, data).and_then(|_| std::fs::rename(&tmp, path));
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result.map_err(io)
-}
-
-fn write_image(image: &Image, path: &Path, force: bool) -> Result<()> {
-    let format = if path == Path::new("-") {
-        image::ImageFormat::Png
-    } else {
-        image::ImageFormat::from_path(path).unwrap_or(image::ImageFormat::Png)
-    };
-    let buf = image::RgbImage::from_raw(image.width as u32, image.height as u32, image.to_rgb8())
-        .ok_or_else(|| Error::Image("decoded buffer has the wrong size".into()))?;
-    let mut bytes = std::io::Cursor::new(Vec::new());
-    buf.write_to(&mut bytes, format)
-        .map_err(|e| Error::Image(format!("{}: {e}", path.display())))?;
-    write_atomic(path, &bytes.into_inner(), force)
-}
-
 fn encode_one(
     codec: &LazyCodec,
     input: &Path,
@@ -611,6 +415,7 @@ fn encode_one(
 
 fn decode_one(
     codec: &LazyCodec,
+    limits: &Limits,
     input: &Path,
     output: &Path,
     force: bool,
@@ -620,7 +425,7 @@ fn decode_one(
     refuse_overwrite(output, force)?;
     let bytes = read_input(input)?;
     // a bad file is refused before the weights or the GPU are touched
-    format::parse(&bytes, &limits(codec.cli))?;
+    format::parse(&bytes, limits)?;
     let codec = codec.get()?;
     codec.context().reset_peak_memory();
     let t = Instant::now();
@@ -661,103 +466,4 @@ fn info(path: &Path, limits: &Limits) -> Result<()> {
     let sizes: Vec<String> = parsed.streams.iter().map(|s| s.len().to_string()).collect();
     println!("  substreams  z {} | y {}", sizes[0], sizes[1..].join(" "));
     Ok(())
-}
-
-fn eval(codec: &Codec, dir: &Path, qualities: &[f32], json: bool) -> Result<ExitCode> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map_err(|source| Error::Io {
-            path: dir.into(),
-            source,
-        })?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| image::ImageFormat::from_path(p).is_ok())
-        .collect();
-    files.sort();
-    if files.is_empty() {
-        return Err(Error::InvalidArgument(format!(
-            "no images in {}",
-            dir.display()
-        )));
-    }
-    let levels = codec.model().levels();
-    let qualities: Vec<f32> = if qualities.is_empty() {
-        (1..=levels).map(|q| q as f32).collect()
-    } else {
-        qualities.to_vec()
-    };
-    let images: Vec<(PathBuf, Image)> = files
-        .iter()
-        .map(|f| Ok((f.clone(), read_image(f)?)))
-        .collect::<Result<_>>()?;
-    let mut rows = Vec::new();
-    if !json {
-        println!("adapter: {}", codec.context().adapter_description());
-        println!(
-            "{:>8} {:>8} {:>9} {:>9} {:>10} {:>9} {:>9}",
-            "quality", "images", "bpp", "PSNR dB", "MS-SSIM", "enc s", "dec s"
-        );
-    }
-    for &q in &qualities {
-        let (mut bpp, mut psnr, mut msssim, mut n_ms, mut enc_s, mut dec_s) =
-            (0.0, 0.0, 0.0, 0, 0.0, 0.0);
-        let mut per_image = Vec::new();
-        for (path, img) in &images {
-            let t = Instant::now();
-            let encoded = codec.encode(img, q)?;
-            enc_s += t.elapsed().as_secs_f64();
-            let t = Instant::now();
-            let decoded = codec.decode(&encoded.bytes)?;
-            dec_s += t.elapsed().as_secs_f64();
-            let b = encoded.bytes.len() as f64 * 8.0 / (img.width * img.height) as f64;
-            let p = metrics::psnr(img, &decoded);
-            let m = metrics::ms_ssim(img, &decoded);
-            bpp += b;
-            psnr += p;
-            if let Some(m) = m {
-                msssim += m;
-                n_ms += 1;
-            }
-            per_image.push(format!(
-                "{{\"file\":\"{}\",\"bytes\":{},\"estimated_bytes\":{:.1},\"bpp\":{b:.5},\"psnr\":{p:.4},\"ms_ssim\":{}}}",
-                path.file_name().unwrap_or_default().to_string_lossy(),
-                encoded.bytes.len(),
-                encoded.estimated_bits / 8.0,
-                m.map_or("null".into(), |m| format!("{m:.6}"))
-            ));
-        }
-        let n = images.len() as f64;
-        let ms = if n_ms > 0 {
-            format!("{:.5}", msssim / n_ms as f64)
-        } else {
-            "null".into()
-        };
-        if !json {
-            println!(
-                "{q:>8} {:>8} {:>9.4} {:>9.3} {:>10} {:>9.3} {:>9.3}",
-                images.len(),
-                bpp / n,
-                psnr / n,
-                ms,
-                enc_s / n,
-                dec_s / n
-            );
-        }
-        rows.push(format!(
-            "{{\"quality\":{q},\"bpp\":{:.5},\"psnr\":{:.4},\"ms_ssim\":{ms},\"encode_s\":{:.4},\"decode_s\":{:.4},\"images\":[{}]}}",
-            bpp / n,
-            psnr / n,
-            enc_s / n,
-            dec_s / n,
-            per_image.join(",")
-        ));
-    }
-    if json {
-        println!(
-            "{{\"adapter\":\"{}\",\"model\":\"{}\",\"rows\":[{}]}}",
-            codec.context().adapter_description().replace('"', "'"),
-            hex(&codec.model().id),
-            rows.join(",")
-        );
-    }
-    Ok(ExitCode::SUCCESS)
 }

@@ -1,6 +1,6 @@
-// hyper_int.wgsl's int_conv on adapters with subgroups of at least 8 invocations: int_conv for
+// int_conv.wgsl's int_conv on adapters with subgroups of at least 8 invocations: int_conv for
 // convolutions, int_conv_transpose for transposed ones. Still exact i32 arithmetic: the sum is
-// the same in any order, so the scale indexes stay bit-identical to hyper_int.wgsl and to the
+// the same in any order, so the scale indexes stay bit-identical to int_conv.wgsl and to the
 // Rust twin.
 //
 // The weights of an output group are the same for the whole workgroup; as in conv_subgroup.wgsl,
@@ -8,7 +8,7 @@
 // to every lane (4 ints loaded per lane for 8 channels instead of 32). Uniform control flow: out-
 // of-range pixels and channels read clamped addresses and contribute 0.
 
-//#include hyper_params.wgsl
+//#include shared/int_conv_params.wgsl
 
 // Input channel i at `at` (a pixel offset within a plane), 0 where masked out.
 fn input(i: u32, at: u32, ok: bool) -> i32 {
@@ -46,9 +46,7 @@ fn finish(ox: u32, oy: u32, o4: u32, acc: vec4<i32>) {
     if (ox >= p.out_w || oy >= p.out_h) {
         return;
     }
-    let s = shift[o4];
-    let rounded = (acc + vec4<i32>((vec4<u32>(1u) << s) >> vec4<u32>(1u))) >> s;
-    let y = clamp(rounded, vec4<i32>(0), vec4<i32>(p.act_max));
+    let y = requantize(acc, o4);
     for (var l = 0u; l < 4u; l++) {
         let o = o4 * 4u + l;
         if (o < p.out_c) {

@@ -1,16 +1,17 @@
-// The integer hyper-synthesis: every operation is exact i32 arithmetic, so every GPU (and the
-// Rust twin in src/hyper.rs) computes the same scale indices bit for bit. No float is involved.
+// The integer networks (hyper-synthesis, context, entropy parameters): every operation is exact
+// i32 arithmetic, so every GPU (and the Rust twin in src/cpu/int_conv.rs) computes the same scale
+// indexes and means bit for bit. No float is involved.
 //
 // int_conv: convolution or transposed convolution on plain CHW i32 tensors. Each invocation
 // computes four output channels of one pixel as a vec4<i32>: weights are repacked by the host as
 // [out / 4][in][ky][kx] x 4 lanes (lane = out % 4, zero beyond the layer's channels), so every input
 // value loaded serves four outputs. i32 bias at the accumulator's scale, then a rounding right shift
-// per output channel and a ReLU clamped to [0, act_max]. The weight file is checked on loading so
+// per output channel and a clamp to [act_min, act_max] (a ReLU when act_min is 0). The weight file is checked on loading so
 // that no accumulation can overflow.
 //
 // scale_index: the scale-table index of each element: how many thresholds it exceeds.
 
-//#include hyper_params.wgsl
+//#include shared/int_conv_params.wgsl
 @group(0) @binding(6) var<storage, read> thresholds: array<i32>;
 @group(0) @binding(7) var<storage, read_write> indexes: array<u32>;
 
@@ -65,9 +66,7 @@ fn int_conv(@builtin(global_invocation_id) gid: vec3<u32>) {
             }
         }
     }
-    let s = shift[o4];
-    let rounded = (acc + vec4<i32>((vec4<u32>(1u) << s) >> vec4<u32>(1u))) >> s;
-    let y = clamp(rounded, vec4<i32>(0), vec4<i32>(p.act_max));
+    let y = requantize(acc, o4);
     for (var lane = 0u; lane < 4u; lane++) {
         let o = o4 * 4u + lane;
         if (o < p.out_c) {
@@ -78,7 +77,7 @@ fn int_conv(@builtin(global_invocation_id) gid: vec3<u32>) {
 
 @compute @workgroup_size(64, 1, 1)
 fn scale_index(@builtin(global_invocation_id) gid: vec3<u32>) {
-    let e = gid.y * 65535u * 64u + gid.x;
+    let e = gid.y * p.row_pitch + gid.x;
     if (e >= p.count) {
         return;
     }

@@ -1,0 +1,152 @@
+//! Many inputs in one run: folders expanded, one output per input, a progress bar on a terminal,
+//! and one bad input reported while the rest go on.
+
+use std::cell::OnceCell;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use vaec_gpu::{Codec, Error, Result};
+
+/// The codec, opened on first use: a batch whose inputs are all bad (unreadable pictures, corrupt
+/// or hostile `.vaec` headers) fails fast and small, without loading the weights or a GPU.
+pub struct LazyCodec<'a> {
+    open: Box<dyn Fn() -> Result<Codec> + 'a>,
+    codec: OnceCell<Codec>,
+}
+
+impl<'a> LazyCodec<'a> {
+    pub fn new(open: impl Fn() -> Result<Codec> + 'a) -> Self {
+        LazyCodec {
+            open: Box::new(open),
+            codec: OnceCell::new(),
+        }
+    }
+
+    pub fn get(&self) -> Result<&Codec> {
+        if let Some(codec) = self.codec.get() {
+            return Ok(codec);
+        }
+        let codec = (self.open)()?;
+        Ok(self.codec.get_or_init(|| codec))
+    }
+}
+
+pub fn exit_code(failed: usize) -> ExitCode {
+    if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+/// Runs `job` on every input with its output path; a failure is reported and the rest go on.
+pub fn batch(
+    inputs: &[PathBuf],
+    output: Option<&Path>,
+    input_ext: &[&str],
+    ext: &str,
+    mut job: impl FnMut(&Path, &Path) -> Result<()>,
+) -> Result<ExitCode> {
+    let had_folder = inputs.iter().any(|p| p.is_dir());
+    let inputs = expand_folders(inputs, input_ext)?;
+    let several = inputs.len() > 1 || had_folder;
+    if several && output.is_some_and(|o| o == Path::new("-")) {
+        return Err(Error::InvalidArgument(
+            "several inputs cannot all go to standard output".into(),
+        ));
+    }
+    if several {
+        if let Some(dir) = output {
+            std::fs::create_dir_all(dir).map_err(|source| Error::Io {
+                path: dir.into(),
+                source,
+            })?;
+        }
+    }
+    let bar = (several && std::io::stderr().is_terminal()).then(|| {
+        let bar = indicatif::ProgressBar::new(inputs.len() as u64);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} {msg}")
+                .expect("valid template"),
+        );
+        bar
+    });
+    let mut failed = 0;
+    for input in &inputs {
+        let out = match output {
+            Some(o) if several => {
+                o.join(default_output(input, ext).file_name().unwrap_or_default())
+            }
+            Some(o) => o.to_path_buf(),
+            None if input == Path::new("-") => PathBuf::from("-"),
+            None => default_output(input, ext),
+        };
+        if let Some(bar) = &bar {
+            bar.set_message(input.display().to_string());
+        }
+        if let Err(e) = job(input, &out) {
+            if matches!(e, Error::Weights { .. } | Error::NoAdapter(_)) {
+                // about the weights or the machine, not this input: every other input would fail too
+                if let Some(bar) = bar {
+                    bar.finish_and_clear();
+                }
+                return Err(e);
+            }
+            let line = format!("vaec-gpu: {}: {}", input.display(), crate::explain(&e));
+            match &bar {
+                Some(bar) => bar.println(line),
+                None => eprintln!("{line}"),
+            }
+            failed += 1;
+        }
+        if let Some(bar) = &bar {
+            bar.inc(1);
+        }
+    }
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    if failed > 0 && several {
+        eprintln!("vaec-gpu: {failed} of {} inputs failed", inputs.len());
+    }
+    Ok(exit_code(failed))
+}
+
+/// Inputs with every folder replaced by its files whose extension is one of `exts`, sorted.
+pub fn expand_folders(inputs: &[PathBuf], exts: &[&str]) -> Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    for input in inputs {
+        if input.is_dir() {
+            let mut files: Vec<PathBuf> = std::fs::read_dir(input)
+                .map_err(|source| Error::Io {
+                    path: input.clone(),
+                    source,
+                })?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| {
+                    p.is_file()
+                        && p.extension()
+                            .and_then(|e| e.to_str())
+                            .is_some_and(|e| exts.iter().any(|x| x.eq_ignore_ascii_case(e)))
+                })
+                .collect();
+            if files.is_empty() {
+                return Err(Error::InvalidArgument(format!(
+                    "no {} files in {}",
+                    exts.join("/"),
+                    input.display()
+                )));
+            }
+            files.sort();
+            out.extend(files);
+        } else {
+            out.push(input.clone());
+        }
+    }
+    Ok(out)
+}
+
+fn default_output(input: &Path, ext: &str) -> PathBuf {
+    input.with_extension(ext)
+}

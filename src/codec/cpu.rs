@@ -1,0 +1,40 @@
+//! Decoding without any GPU: the integer networks and g_s run as their CPU twins. Slow, but it
+//! shows that decoding does not depend on the device, and it is the path the fuzzers drive.
+
+use super::latent::{DecodedLatents, LatentCodec, OnCpu};
+use super::synthesis_input;
+use crate::error::{Error, Result};
+use crate::format::Limits;
+use crate::image::Image;
+use crate::model::Model;
+
+fn latent_codec(model: &Model) -> Result<LatentCodec> {
+    LatentCodec::new(model).map_err(|tensor| {
+        Error::weights(
+            tensor,
+            "missing: this weight file has no entropy model and cannot code files",
+        )
+    })
+}
+
+/// Decodes a `.vaec` file on the CPU alone.
+pub fn decode_cpu(model: &Model, bytes: &[u8], limits: &Limits) -> Result<Image> {
+    let latent = latent_codec(model)?;
+    let (header, shape, decoded) =
+        latent.decode(model, bytes, limits, &OnCpu(&latent.int_h_s), None)?;
+    let y = synthesis_input(model, &header, &shape, &decoded.y)?;
+    let x_hat = crate::cpu::transform(&y, &model.g_s);
+    let (w, h) = (header.width as usize, header.height as usize);
+    Ok(Image {
+        width: w,
+        height: h,
+        rgba: crate::cpu::tensor_to_rgba8(&x_hat, w, h),
+    })
+}
+
+/// Entropy-decodes a file with the CPU integer networks, returning the symbols and indexes.
+pub fn decode_latents_cpu(model: &Model, bytes: &[u8], limits: &Limits) -> Result<DecodedLatents> {
+    let latent = latent_codec(model)?;
+    let (_, _, decoded) = latent.decode(model, bytes, limits, &OnCpu(&latent.int_h_s), None)?;
+    Ok(decoded)
+}

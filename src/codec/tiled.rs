@@ -1,0 +1,114 @@
+//! Running a transform over a picture in tiles that fit the GPU memory budget and the adapter's
+//! buffer limits, with halos that cover the receptive field (so the result equals an untiled
+//! run), retried with smaller tiles when the GPU runs out of memory anyway.
+
+use crate::error::{Error, Result};
+use crate::gpu::{GpuContext, GpuTensor, GpuTransform, Probe};
+use crate::model::Transform;
+use crate::tensor::Tensor;
+use crate::tiling::{self, Rect};
+
+/// How many times an out-of-memory transform is retried, each time with half the tile side.
+const OUT_OF_MEMORY_RETRIES: usize = 4;
+
+/// One transform to run over a whole input.
+pub(crate) struct Stage<'a> {
+    /// The transform, for the geometry.
+    pub t: &'a Transform,
+    /// The same on the GPU.
+    pub gpu: &'a GpuTransform,
+    /// The input's width and height.
+    pub in_size: (usize, usize),
+    /// The part of the output wanted (from the origin): the picture size for g_s.
+    pub out_limit: (usize, usize),
+    /// Bytes per input pixel uploaded besides the input tensor (RGBA for g_a).
+    pub extra_per_pixel: u64,
+}
+
+/// Receives a tile's output tensor, the global output rectangle it covers, and where that
+/// rectangle starts inside the tensor.
+pub(crate) type TileSink<'a> = dyn FnMut(&GpuTensor, Rect, (usize, usize)) -> Result<()> + 'a;
+
+/// The largest output tile side (in output pixels) whose run fits `budget` and the adapter's
+/// buffer limits.
+pub(crate) fn tile_side(ctx: &GpuContext, budget: u64, stage: &Stage) -> Result<usize> {
+    let t = stage.t;
+    let out = t.output_wh(stage.in_size);
+    let max_buffer = ctx.max_buffer();
+    let available = budget.saturating_sub(ctx.memory_in_use());
+    let mut side = out.0.max(out.1).max(1);
+    loop {
+        // the worst tile has halos on every side: plan one in the middle
+        let cx = out.0.saturating_sub(side) / 2;
+        let cy = out.1.saturating_sub(side) / 2;
+        let rect = Rect {
+            x: (cx, (cx + side).min(out.0)),
+            y: (cy, (cy + side).min(out.1)),
+        };
+        let plan = tiling::plan(t, stage.in_size, rect);
+        let (w, h) = (plan.input.width(), plan.input.height());
+        let (peak, largest) = tiling::peak_bytes(t, t.in_channels(), w, h);
+        let readback = Tensor::gpu_bytes(t.out_channels(), side, side);
+        let need = peak + stage.extra_per_pixel * (w * h) as u64 + readback;
+        if need <= available && largest <= max_buffer {
+            return Ok(side);
+        }
+        if side == 1 {
+            return Err(Error::Limit {
+                what: "GPU memory needed for the smallest tile (bytes)",
+                value: need + ctx.memory_in_use(),
+                limit: budget,
+            });
+        }
+        side = side.div_ceil(2);
+    }
+}
+
+/// Runs `stage` over its whole output in tiles: `input` makes the GPU tensor of an input
+/// rectangle, `sink` receives each tile's output. Returns the number of tiles of the last try.
+pub(crate) fn run_tiled(
+    ctx: &GpuContext,
+    budget: u64,
+    stage: &Stage,
+    input: &mut dyn FnMut(Rect) -> Result<GpuTensor>,
+    sink: &mut TileSink<'_>,
+    probe: Option<&Probe>,
+) -> Result<usize> {
+    let mut side = tile_side(ctx, budget, stage)?;
+    let mut retries = 0;
+    loop {
+        let mut tiles = 0;
+        let (xspans, yspans) = (
+            tiling::spans(stage.out_limit.0, side),
+            tiling::spans(stage.out_limit.1, side),
+        );
+        let run = yspans
+            .iter()
+            .flat_map(|&y| xspans.iter().map(move |&x| Rect { x, y }))
+            .try_for_each(|rect| {
+                let plan = tiling::plan(stage.t, stage.in_size, rect);
+                tiles += 1;
+                ctx.guarded(|| {
+                    ctx.injected_out_of_memory()?;
+                    let x = input(plan.input)?;
+                    let y = stage.gpu.run_probed(ctx, &x, probe)?;
+                    drop(x);
+                    sink(&y, rect, plan.offset)
+                })
+            });
+        match run {
+            // The budget is an estimate and drivers differ: retry the whole transform with
+            // smaller tiles (every tile is written again, so partial output does not matter).
+            Err(Error::GpuOutOfMemory(why)) => {
+                if retries == OUT_OF_MEMORY_RETRIES || side == 1 {
+                    return Err(Error::GpuOutOfMemory(format!(
+                        "{why} (still with tiles of {side} x {side} pixels after {retries} retries)"
+                    )));
+                }
+                retries += 1;
+                side = side.div_ceil(2);
+            }
+            other => return other.map(|()| tiles),
+        }
+    }
+}

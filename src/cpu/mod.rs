@@ -1,0 +1,46 @@
+//! The CPU twin of every GPU kernel, one file per WGSL family and named after its entry points:
+//! plain Rust written for clarity. They are the test oracle of the kernels (tests/kernels.rs,
+//! tests/int_conv.rs) and the GPU-less decoder (`codec::decode_cpu`).
+
+mod conv;
+mod gdn;
+mod image;
+mod int_conv;
+
+pub use conv::conv2d;
+pub use gdn::gdn;
+pub use image::{rgba8_to_tensor, tensor_to_rgba8};
+pub use int_conv::{int_conv, scale_index};
+
+use crate::model::{IntHyperSynthesis, Layer, Transform};
+use crate::tensor::Tensor;
+
+/// Runs one layer.
+pub fn layer(input: &Tensor, layer: &Layer) -> Tensor {
+    match layer {
+        Layer::Conv(c) => conv2d(input, c),
+        Layer::Gdn(g) => gdn(input, g),
+    }
+}
+
+/// Runs a whole transform.
+pub fn transform(input: &Tensor, t: &Transform) -> Tensor {
+    t.layers.iter().fold(input.clone(), |x, l| layer(&x, l))
+}
+
+/// The integer h_s: scale-table indexes of y (M x 4h x 4w) from the z symbols (N x h x w, CHW).
+pub fn int_hyper_synthesis(
+    net: &IntHyperSynthesis,
+    symbols: &[i32],
+    h: usize,
+    w: usize,
+) -> Vec<u8> {
+    let mut x = net.input(symbols, h * w);
+    let (mut ch, mut cw) = (h, w);
+    for layer in &net.layers {
+        let (out, oh, ow) = int_conv(&x, ch, cw, layer);
+        x = out;
+        (ch, cw) = (oh, ow);
+    }
+    scale_index(&x, &net.thresholds)
+}

@@ -1,0 +1,273 @@
+//! The model: CompressAI's scale-hyperprior layer graph (g_a, g_s, h_a, h_s) with per-quality gain
+//! vectors on y, the entropy tables and the integer hyper-synthesis, loaded from a safetensors
+//! weight file whose tensor names are CompressAI's state_dict names. N and M are read from the
+//! weight shapes.
+//!
+//! - [`layers`]: the convolution geometry, float layers and transforms;
+//! - [`int_net`]: the integer networks that decide the entropy tables;
+//! - `arch`: the graph, written once; `weights`: the weight file and random initialisation.
+
+mod arch;
+pub mod int_net;
+pub mod layers;
+mod weights;
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use safetensors::SafeTensors;
+
+pub use int_net::{IntConv, IntHyperSynthesis};
+pub use layers::{Conv, ConvGeometry, Gdn, Layer, Transform};
+
+use crate::error::{Error, Result};
+use crate::rng::Rng;
+use weights::{RandomWeights, WeightFile};
+
+/// The factorized prior of z (CompressAI `EntropyBottleneck` after `update()`).
+#[derive(Clone, Debug)]
+pub struct FactorizedTables {
+    /// Per channel: 16-bit CDF (`cdf_length[c]` entries used), with the escape symbol last.
+    pub cdfs: Vec<Vec<u32>>,
+    /// Per channel: value of symbol 0 relative to the median (negative).
+    pub offsets: Vec<i32>,
+    /// Per channel median (the symbol is `round(z - median) - offset`).
+    pub medians: Vec<f32>,
+}
+
+/// The Gaussian conditional of y: one CDF per scale of `scale_table`.
+#[derive(Clone, Debug)]
+pub struct GaussianTables {
+    /// The scale of each table.
+    pub scale_table: Vec<f32>,
+    /// Per scale: 16-bit CDF, escape symbol last.
+    pub cdfs: Vec<Vec<u32>>,
+    /// Per scale: value of symbol 0 (negative).
+    pub offsets: Vec<i32>,
+}
+
+/// A loaded model: the four transforms, the gains and the entropy tables.
+#[derive(Clone, Debug)]
+pub struct Model {
+    /// Channels of the hidden layers and of z.
+    pub n: usize,
+    /// Channels of y.
+    pub m: usize,
+    /// Analysis transform image -> y.
+    pub g_a: Transform,
+    /// Synthesis transform y_hat -> image.
+    pub g_s: Transform,
+    /// Hyper-analysis |y| -> z.
+    pub h_a: Transform,
+    /// Hyper-synthesis z_hat -> scales (floating point; the codec uses [`Model::int_h_s`]).
+    pub h_s: Transform,
+    /// Per quality level, the gain applied to y before rounding (`levels x m`).
+    pub gains: Vec<Vec<f32>>,
+    /// Per quality level, the gain applied to y_hat before synthesis.
+    pub inv_gains: Vec<Vec<f32>>,
+    /// Tables of z's factorized prior, if the file has them.
+    pub factorized: Option<FactorizedTables>,
+    /// Tables of y's Gaussian conditional, if the file has them.
+    pub gaussian: Option<GaussianTables>,
+    /// The integer hyper-synthesis that the codec uses, if the file has it.
+    pub int_h_s: Option<IntHyperSynthesis>,
+    /// The file's metadata (model name, lambdas, training steps).
+    pub metadata: HashMap<String, String>,
+    /// First 16 bytes of the SHA-256 of the weight file: the model identity in `.vaec` headers.
+    pub id: [u8; 16],
+}
+
+/// The weight file shipped in `weights/` and compiled into the library.
+pub const BUILTIN_WEIGHTS: &[u8] = include_bytes!("../../weights/vaec-hyperprior.safetensors");
+
+impl Model {
+    /// The shipped model (`weights/vaec-hyperprior.safetensors`, compiled in).
+    pub fn builtin() -> Result<Model> {
+        Model::from_bytes(BUILTIN_WEIGHTS)
+    }
+
+    /// Loads a weight file.
+    pub fn load(path: &Path) -> Result<Model> {
+        let bytes = std::fs::read(path).map_err(|source| Error::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+        Model::from_bytes(&bytes)
+    }
+
+    /// Parses a weight file held in memory.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Model> {
+        let (_, meta) = SafeTensors::read_metadata(bytes)
+            .map_err(|e| Error::weights("*", format!("not a safetensors file: {e}")))?;
+        let metadata = meta.metadata().clone().unwrap_or_default();
+        let mut file = WeightFile::parse(bytes)?;
+        let n = file.shape("g_a.0.weight")?[0];
+        let m = file.shape("g_a.6.weight")?[0];
+        if n == 0 || m == 0 {
+            return Err(Error::weights("g_a.0.weight", "zero channels"));
+        }
+        let t = arch::scale_hyperprior(n, m, &mut file)?;
+        let (gains, inv_gains) = if file.has("y_gain") {
+            let g = file.matrix("y_gain", m)?;
+            let ig = file.matrix("y_inv_gain", m)?;
+            if g.len() != ig.len() {
+                return Err(Error::weights("y_inv_gain", "needs as many rows as y_gain"));
+            }
+            for (name, rows) in [("y_gain", &g), ("y_inv_gain", &ig)] {
+                if rows.iter().flatten().any(|v| !(v.is_finite() && *v > 0.0)) {
+                    return Err(Error::weights(name, "gains must be finite and positive"));
+                }
+            }
+            (g, ig)
+        } else {
+            (vec![vec![1.0; m]], vec![vec![1.0; m]])
+        };
+        let factorized = match file.has("entropy_bottleneck._quantized_cdf") {
+            true => Some(file.factorized(n)?),
+            false => None,
+        };
+        let gaussian = match file.has("gaussian_conditional._quantized_cdf") {
+            true => Some(file.gaussian()?),
+            false => None,
+        };
+        let int_h_s = if file.has("h_s_int.thresholds") {
+            let tables = gaussian.as_ref().map_or(0, |g| g.cdfs.len());
+            let int = file.int_hyper(n, &t.h_s)?;
+            int.validate(n, tables)?;
+            Some(int)
+        } else {
+            None
+        };
+        Ok(Model {
+            n,
+            m,
+            g_a: t.g_a,
+            g_s: t.g_s,
+            h_a: t.h_a,
+            h_s: t.h_s,
+            gains,
+            inv_gains,
+            factorized,
+            gaussian,
+            int_h_s,
+            metadata,
+            id: model_id(bytes),
+        })
+    }
+
+    /// A model with random weights (deterministic for a seed) and no entropy tables: for tests and
+    /// for checking the plumbing without a trained weight file.
+    pub fn random(n: usize, m: usize, levels: usize, seed: u64) -> Model {
+        let t = arch::scale_hyperprior(n, m, &mut RandomWeights(Rng::new(seed)))
+            .expect("random weights always have the right shapes");
+        let gains: Vec<Vec<f32>> = (0..levels)
+            .map(|l| vec![(0.35 * (l as f32 - (levels as f32 - 1.0) / 2.0)).exp(); m])
+            .collect();
+        let inv_gains = gains
+            .iter()
+            .map(|g| g.iter().map(|v| 1.0 / v).collect())
+            .collect();
+        Model {
+            n,
+            m,
+            g_a: t.g_a,
+            g_s: t.g_s,
+            h_a: t.h_a,
+            h_s: t.h_s,
+            gains,
+            inv_gains,
+            factorized: None,
+            gaussian: None,
+            int_h_s: None,
+            metadata: HashMap::from([("model".to_string(), "random".to_string())]),
+            id: model_id(format!("random {n} {m} {levels} {seed}").as_bytes()),
+        }
+    }
+
+    /// Number of quality levels (gain vectors).
+    pub fn levels(&self) -> usize {
+        self.gains.len()
+    }
+
+    /// Checks that `q` is a quality of this model: within `[1, levels]`.
+    pub fn check_quality(&self, q: f32) -> Result<()> {
+        let levels = self.levels();
+        if !(q >= 1.0 && q <= levels as f32) {
+            return Err(Error::InvalidArgument(format!(
+                "quality {q} is outside 1..={levels}"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Gain and inverse gain for quality `q` in `[1, levels]`, fractions interpolated geometrically
+    /// between neighbouring levels.
+    pub fn gains_for_quality(&self, q: f32) -> Result<(Vec<f32>, Vec<f32>)> {
+        self.check_quality(q)?;
+        let levels = self.levels();
+        let pos = q - 1.0;
+        let lo = pos.floor() as usize;
+        let hi = (lo + 1).min(levels - 1);
+        let t = pos - lo as f32;
+        if t == 0.0 {
+            return Ok((self.gains[lo].clone(), self.inv_gains[lo].clone()));
+        }
+        let mix = |v: &Vec<Vec<f32>>| -> Vec<f32> {
+            v[lo]
+                .iter()
+                .zip(&v[hi])
+                .map(|(a, b)| ((1.0 - t) * a.ln() + t * b.ln()).exp())
+                .collect()
+        };
+        Ok((mix(&self.gains), mix(&self.inv_gains)))
+    }
+
+    /// How much g_a shrinks each side of a picture (16 for CompressAI's four stride-2 layers).
+    pub fn y_stride(&self) -> usize {
+        self.g_a.scale().round() as usize
+    }
+
+    /// The multiple of which pictures are padded: g_a's and h_a's strides together (64).
+    pub fn downsampling_factor(&self) -> usize {
+        (self.g_a.scale() * self.h_a.scale()).round() as usize
+    }
+
+    /// The size the transforms work on for a `width` x `height` picture: padded to
+    /// [`Model::downsampling_factor`].
+    pub fn padded_size(&self, width: usize, height: usize) -> (usize, usize) {
+        let f = self.downsampling_factor();
+        (width.next_multiple_of(f), height.next_multiple_of(f))
+    }
+
+    /// The decoder's multiply-adds for a `width` x `height` picture: g_s and the integer networks.
+    pub fn decoder_macs(&self, width: usize, height: usize) -> u64 {
+        let (pw, ph) = self.padded_size(width, height);
+        let s = self.y_stride();
+        let mut total = 0;
+        let (mut h, mut w) = (ph / s, pw / s);
+        for l in &self.g_s.layers {
+            (h, w) = l.output_size(h, w);
+            total += l.macs(h, w);
+        }
+        if let Some(int) = &self.int_h_s {
+            let f = self.downsampling_factor();
+            let (mut h, mut w) = (ph / f, pw / f);
+            for l in &int.layers {
+                (h, w) = l.output_size(h, w);
+                total += l.macs(h, w);
+            }
+        }
+        total
+    }
+}
+
+fn model_id(bytes: &[u8]) -> [u8; 16] {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(bytes);
+    digest[..16].try_into().expect("16 bytes")
+}
+
+/// Lower-case hex of a byte string (model ids in messages).
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
