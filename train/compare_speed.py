@@ -24,9 +24,9 @@ import torch
 from PIL import Image
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import vaec_train as vt  # noqa: E402
-
-ROOT = vt.ROOT
+from vaec.checkpoint import load_model  # noqa: E402
+from vaec.data import load_rgb, pad64  # noqa: E402
+from vaec.paths import DATA, ROOT, WEIGHTS  # noqa: E402
 
 
 @torch.no_grad()
@@ -39,7 +39,7 @@ def compressai_codec(model, x, q, device):
     sync()
     t0 = time.perf_counter()
     gain, inv_gain = model.gains(q - 1)
-    y = model.g_a(vt.pad64(x)) * gain
+    y = model.g_a(pad64(x)) * gain
     z = model.h_a(torch.abs(y))
     z_strings = model.entropy_bottleneck.compress(z)
     z_hat = model.entropy_bottleneck.decompress(z_strings, z.shape[-2:])
@@ -84,16 +84,16 @@ def pillow(im, fmt, target_bytes):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--kodak", default=os.path.join(vt.DATA, "kodak"))
+    p.add_argument("--kodak", default=os.path.join(DATA, "kodak"))
     p.add_argument("--images", type=int, default=4)
     p.add_argument("--quality", type=float, default=4)
-    p.add_argument("--weights", default=vt.WEIGHTS)
+    p.add_argument("--weights", default=WEIGHTS)
     p.add_argument("--binary", default=os.path.join(ROOT, "target", "release", "vaec-gpu"))
     p.add_argument("--iterations", type=int, default=2)
     args = p.parse_args()
 
     files = sorted(glob.glob(os.path.join(args.kodak, "*.png")))[: args.images]
-    model, _ = vt.load_model(args.weights)
+    model, _ = load_model(args.weights)
     model.eval().update_tables()
     devices = [torch.device("cpu")] + ([torch.device("cuda")] if torch.cuda.is_available() else [])
     rows = []
@@ -106,7 +106,7 @@ def main():
         bench = json.loads(out.stdout)
         adapter = bench["adapter"]
         row = {"file": os.path.basename(f), "vaec": (bench["bytes"], bench["encode_seconds"], bench["decode_seconds"])}
-        x = vt.load_rgb(f)
+        x = load_rgb(f)
         for d in devices:
             compressai_codec(model, x, args.quality, d)  # warm-up
             row[f"compressai-{d.type}"] = compressai_codec(model, x, args.quality, d)

@@ -24,7 +24,7 @@ from PIL import Image
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-import vaec_train  # noqa: E402
+from vaec.data import training_images  # noqa: E402
 
 OUT = os.path.join(os.path.dirname(HERE), ".devdata")
 
@@ -75,7 +75,7 @@ def main():
     photos = os.path.join(OUT, "jpg")
     shutil.rmtree(photos, ignore_errors=True)
     os.makedirs(photos)
-    paths, images = vaec_train.training_images()
+    paths, images = training_images()
     for i, im in enumerate(images[: args.limit or None]):
         # plain numbered names: training_images() must not apply its per-folder rules a second time
         Image.fromarray(im).save(os.path.join(photos, f"img{i:03d}.jpg"), quality=95, subsampling=0)

@@ -1,0 +1,249 @@
+"""Integer networks: everything that decides an entropy-table index or a mean, in integer
+arithmetic, so that encoder and decoder agree bit for bit on every device.
+
+Post-training quantization of the float layers (see docs/integer-hyper-synthesis.md), and an exact
+runner (float64 holds every integer involved) that mirrors the Rust twins in src/cpu/int_hs.rs.
+
+Each integer layer is stored under a prefix P as P.weight, P.bias (int32), P.shift (per output
+channel), P.act_max and P.geometry = [kernel, stride, padding, transposed, relu]: the output is
+clamp((acc + ((1 << shift) >> 1)) >> shift, 0 or -act_max - 1, act_max).
+"""
+import math
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from .data import CropSampler
+from .model import anchor_mask, scale_boundaries
+
+# Activations are fixed-point integers of ACT_BITS bits; weights have at most WEIGHT_BITS bits and
+# a per-output-channel power-of-two scale; each layer ends with a rounding right shift.
+ACT_BITS = 12
+WEIGHT_BITS = 12
+# The last layer feeds no other layer: its output (the fixed-point scale, and the mean) gets more
+# bits, so that the smallest scales of the table are still resolved to about 1%.
+OUT_BITS = 24
+ACC_LIMIT = 2 ** 31 - 1
+ACT_TOP = 2 ** ACT_BITS - 1           # unsigned hidden activations (after ReLU)
+SIGNED_TOP = 2 ** (ACT_BITS - 1) - 1  # signed activations: the input and the context
+OUT_TOP = 2 ** OUT_BITS - 1           # the last layer: unsigned scales (scale model)
+SIGNED_OUT_TOP = 2 ** (OUT_BITS - 1) - 1  # the last layer: scales and signed means (context model)
+
+
+def geometry(layer):
+    """(kernel, stride, padding, transposed) of a Conv2d or ConvTranspose2d."""
+    return (layer.kernel_size[0], layer.stride[0], layer.padding[0], isinstance(layer, nn.ConvTranspose2d))
+
+
+def _max_fan_in_abs(w_int, transposed, stride):
+    """Per output channel: the largest sum of |w| over the taps one output pixel can receive."""
+    w = w_int.abs().double()
+    if transposed:
+        w = w.transpose(0, 1)  # [out, in, k, k]
+    if stride == 1 or not transposed:
+        return w.sum(dim=(1, 2, 3))
+    best = torch.zeros(w.shape[0], dtype=torch.float64)
+    for py in range(stride):
+        for px in range(stride):
+            best = torch.maximum(best, w[:, :, py::stride, px::stride].sum(dim=(1, 2, 3)))
+    return best
+
+
+class QuantizedLayer:
+    """One layer's integer weights; the output's fixed-point position is settled by finish()."""
+
+    def __init__(self, layer, a_in, in_abs_max, act_max, out_top, weight=None):
+        self.layer, self.a_in, self.out_top = layer, a_in, out_top
+        k, stride, _, transposed = geometry(layer)
+        w = (layer.weight if weight is None else weight).detach().double()
+        b = layer.bias.detach().double()
+        per_out = w.abs().amax(dim=(0, 2, 3) if transposed else (1, 2, 3))
+        exps = torch.floor(torch.log2((2 ** (WEIGHT_BITS - 1) - 1) / per_out.clamp(min=1e-12))).long()
+        # the accumulator bound: |bias| + sum |w| * max|x| must fit in an i32
+        while True:
+            e = exps.view(1, -1, 1, 1) if transposed else exps.view(-1, 1, 1, 1)
+            w_int = torch.round(w * 2.0 ** e)
+            b_int = torch.round(b * 2.0 ** (exps + a_in))
+            bad = b_int.abs() + _max_fan_in_abs(w_int, transposed, stride) * in_abs_max > ACC_LIMIT
+            if not bad.any():
+                break
+            exps = exps - bad.long()
+        self.w_int, self.b_int, self.exps = w_int, b_int, exps
+        # The output keeps at most the fractional bits the product has (a right shift only): with
+        # small activations and large weights that means fewer than the range would allow.
+        wanted = int(math.floor(math.log2(out_top / max(act_max * 1.25, 1e-6))))
+        self.a_out = min(wanted, int((exps + a_in).min()))
+
+    def tensors(self, prefix, relu, a_out=None):
+        a_out = self.a_out if a_out is None else a_out
+        k, stride, pad, transposed = geometry(self.layer)
+        return {
+            f"{prefix}.weight": self.w_int.to(torch.int32),
+            f"{prefix}.bias": self.b_int.to(torch.int32),
+            f"{prefix}.shift": (self.exps + self.a_in - a_out).to(torch.int32),
+            f"{prefix}.act_max": torch.tensor([self.out_top], dtype=torch.int32),
+            f"{prefix}.geometry": torch.tensor([k, stride, pad, int(transposed), int(relu)], dtype=torch.int32),
+        }
+
+
+def run_layer(x, tensors, prefix):
+    """One integer layer on a float64 tensor of integers (exact)."""
+    k, stride, pad, transposed, relu = (int(v) for v in tensors[f"{prefix}.geometry"])
+    w = tensors[f"{prefix}.weight"].double()
+    b = tensors[f"{prefix}.bias"].double()
+    sh = tensors[f"{prefix}.shift"].long().view(1, -1, 1, 1)
+    if transposed:
+        acc = F.conv_transpose2d(x, w, b, stride=stride, padding=pad, output_padding=stride - 1)
+    else:
+        acc = F.conv2d(x, w, b, stride=stride, padding=pad)
+    top = int(tensors[f"{prefix}.act_max"][0])
+    out = (acc.long() + ((1 << sh) >> 1)) >> sh
+    return out.clamp(0 if relu else -top - 1, top).double()
+
+
+def rshift_round(v, s):
+    """(v + 2^(s-1)) >> s on integer tensors (s >= 0)."""
+    return (v + ((1 << s) >> 1)) >> s if s > 0 else v
+
+
+H_S = ("h_s_int.0", "h_s_int.2", "h_s_int.4")
+H_S_LAYERS = (0, 2, 4)
+CONTEXT = "context_prediction_int"
+EP = ("entropy_parameters_int.0", "entropy_parameters_int.2")
+
+
+def run_h_s(tensors, z_symbols):
+    """The integer h_s on z symbols (round(z - median)): the last layer's integers."""
+    in_frac = int(tensors["h_s_int.input_frac_bits"][0])
+    lo, hi = -SIGNED_TOP - 1, SIGNED_TOP
+    x = (z_symbols.double() * 2 ** in_frac + tensors["h_s_int.medians"].double().view(1, -1, 1, 1)).clamp(lo, hi)
+    for prefix in H_S:
+        x = run_layer(x, tensors, prefix)
+    return x
+
+
+def scale_indexes_of(tensors, fixed_scales):
+    thr = tensors["h_s_int.thresholds"].long()
+    return (fixed_scales.long().unsqueeze(-1) > thr.view(1, 1, 1, 1, -1)).sum(-1)
+
+
+def context_input(tensors, symbols, means, anchors):
+    """The decoded anchors as the context's fixed-point input: (clamp(symbol) << f) + the mean
+    rounded to f fractional bits, clamped to ACT_BITS signed; zero at the other positions."""
+    f = int(tensors[f"{CONTEXT}.input_frac_bits"][0])
+    a_p = int(tensors["entropy_parameters_int.output_frac_bits"][0])
+    s = symbols.long().clamp(-SIGNED_TOP - 1, SIGNED_TOP)
+    x = (s << f) + rshift_round(means.long(), a_p - f)
+    return x.clamp(-SIGNED_TOP - 1, SIGNED_TOP).double() * anchors
+
+
+def run_entropy_parameters(tensors, hyper, ctx):
+    """Scales (fixed point) and means (fixed point, output_frac_bits) from the last two nets."""
+    x = run_layer(torch.cat([hyper, ctx], 1), tensors, EP[0])
+    scales, means = run_layer(x, tensors, EP[1]).chunk(2, 1)
+    return scales, means
+
+
+@torch.no_grad()
+def code_latents(tensors, y, z_symbols):
+    """What the codec does with y (after the gain): returns (symbols, table indexes, means as
+    integers with output_frac_bits fractional bits, or None for the scale model)."""
+    hyper = run_h_s(tensors, z_symbols)
+    if CONTEXT + ".weight" not in tensors:
+        return torch.round(y), scale_indexes_of(tensors, hyper), None
+    a_p = int(tensors["entropy_parameters_int.output_frac_bits"][0])
+    anchors = anchor_mask(y.shape[2], y.shape[3])
+    ctx_channels = tensors[f"{CONTEXT}.weight"].shape[0]
+    zeros = torch.zeros((y.shape[0], ctx_channels, y.shape[2], y.shape[3]), dtype=torch.float64)
+    s1, m1 = run_entropy_parameters(tensors, hyper, zeros)
+    sym1 = torch.round(y - m1 / 2 ** a_p)
+    ctx = run_layer(context_input(tensors, sym1, m1, anchors), tensors, CONTEXT)
+    s2, m2 = run_entropy_parameters(tensors, hyper, ctx)
+    sym2 = torch.round(y - m2 / 2 ** a_p)
+    pick = anchors.bool()
+    symbols = torch.where(pick, sym1, sym2)
+    return symbols, scale_indexes_of(tensors, torch.where(pick, s1, s2)), torch.where(pick, m1, m2)
+
+
+@torch.no_grad()
+def calibrate(model, images, crops=48, crop=256, seed=7):
+    """Post-training quantization of every network that decides indexes or means, calibrated on
+    training crops at every quality. Returns the integer tensors for the weight file."""
+    model.eval().update_tables()
+    sampler = CropSampler(images, crop, seed)
+    medians = model.entropy_bottleneck.quantiles[:, 0, 1].detach()
+    levels = model.y_gain_log.shape[0]
+    peak = {k: 0.0 for k in ("z", "h_s.0", "h_s.2", "h_s.4", "ctx_in", "ctx", "ep.0", "ep.2")}
+
+    def seen(key, t):
+        peak[key] = max(peak[key], float(t.abs().max()))
+
+    for i in range(crops):
+        x = sampler.batch(1)
+        y, z = model.analysis(x, i % levels)
+        z_hat = torch.round(z - medians.view(1, -1, 1, 1)) + medians.view(1, -1, 1, 1)
+        seen("z", z_hat)
+        h = z_hat
+        for li in H_S_LAYERS:
+            h = torch.relu(model.h_s[li](h))
+            seen(f"h_s.{li}", h)
+        if model.context:
+            anchors = anchor_mask(y.shape[2], y.shape[3])
+            c = model.context_prediction.out_channels
+            for first in (True, False):
+                if first:  # anchors: no context
+                    ctx = y.new_zeros((y.shape[0], c, y.shape[2], y.shape[3]))
+                else:  # the other half: the context of the decoded anchors
+                    ctx_in = (torch.round(y - m) + m) * anchors
+                    seen("ctx_in", ctx_in)
+                    ctx = model.context_prediction(ctx_in)
+                    seen("ctx", ctx)
+                e = torch.relu(model.entropy_parameters[0](torch.cat([h, ctx], 1)))
+                seen("ep.0", e)
+                p = model.entropy_parameters[2](e)
+                seen("ep.2", p)
+                m = p.chunk(2, 1)[1]
+
+    in_frac = int(math.floor(math.log2(SIGNED_TOP / max(peak["z"] * 1.25, 1e-3))))
+    tensors = {
+        "h_s_int.input_frac_bits": torch.tensor([in_frac], dtype=torch.int32),
+        "h_s_int.medians": torch.round(medians.double() * 2 ** in_frac).to(torch.int32),
+    }
+    a_in, in_abs_max = in_frac, SIGNED_TOP + 1
+    quantized = []
+    for li in H_S_LAYERS:
+        last = li == H_S_LAYERS[-1]
+        top = OUT_TOP if last and not model.context else ACT_TOP
+        q = QuantizedLayer(model.h_s[li], a_in, in_abs_max, peak[f"h_s.{li}"], top)
+        quantized.append(q)
+        a_in, in_abs_max = q.a_out, top + 1
+    if not model.context:
+        for li, q in zip(H_S_LAYERS, quantized):
+            tensors.update(q.tensors(f"h_s_int.{li}", relu=True))
+        bounds = scale_boundaries(model.gaussian_conditional.scale_table)
+        tensors["h_s_int.thresholds"] = torch.floor(bounds * 2 ** a_in).clamp(max=ACC_LIMIT).to(torch.int32)
+        return tensors
+
+    # the context's input: decoded anchors with f fractional bits
+    ctx_frac = int(math.floor(math.log2(SIGNED_TOP / max(peak["ctx_in"] * 1.25, 1e-3))))
+    ctx_layer = model.context_prediction
+    ctx_q = QuantizedLayer(ctx_layer, ctx_frac, SIGNED_TOP + 1, peak["ctx"], SIGNED_TOP,
+                           weight=ctx_layer.weight * ctx_layer.mask)
+    # hyper features and context are concatenated: one fixed-point position for both
+    joint = min(quantized[-1].a_out, ctx_q.a_out)
+    for li, q in zip(H_S_LAYERS, quantized):
+        tensors.update(q.tensors(f"h_s_int.{li}", relu=True, a_out=joint if li == H_S_LAYERS[-1] else None))
+    tensors.update(ctx_q.tensors(CONTEXT, relu=False, a_out=joint))
+    tensors[f"{CONTEXT}.input_frac_bits"] = torch.tensor([ctx_frac], dtype=torch.int32)
+    ep0 = QuantizedLayer(model.entropy_parameters[0], joint, ACT_TOP + 1, peak["ep.0"], ACT_TOP)
+    tensors.update(ep0.tensors(EP[0], relu=True))
+    ep2 = QuantizedLayer(model.entropy_parameters[2], ep0.a_out, ACT_TOP + 1, peak["ep.2"], SIGNED_OUT_TOP)
+    a_p = ep2.a_out
+    if a_p < ctx_frac:  # the context input takes the mean's top ctx_frac fractional bits
+        raise SystemExit(f"means have {a_p} fractional bits, fewer than the context input's {ctx_frac}")
+    tensors.update(ep2.tensors(EP[1], relu=False, a_out=a_p))
+    tensors["entropy_parameters_int.output_frac_bits"] = torch.tensor([a_p], dtype=torch.int32)
+    bounds = scale_boundaries(model.gaussian_conditional.scale_table)
+    tensors["h_s_int.thresholds"] = torch.floor(bounds * 2 ** a_p).clamp(max=ACC_LIMIT).to(torch.int32)
+    return tensors
