@@ -10,7 +10,7 @@ use std::hint::black_box;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use vaec_gpu::entropy::{decode_symbols, encode_symbols, CdfTables};
 use vaec_gpu::format::Y_LANES;
-use vaec_gpu::gpu::{GpuIntHyperSynthesis, GpuLayer};
+use vaec_gpu::gpu::{GpuIntNetworks, GpuLayer};
 use vaec_gpu::model::{Conv, ConvGeometry, Gdn, Layer};
 use vaec_gpu::{GpuContext, Model, Tensor};
 
@@ -90,7 +90,7 @@ fn bench_gpu(c: &mut Criterion) {
     // the integer h_s of the shipped model on a Kodak-sized z (64 x 8 x 12)
     let model = Model::builtin().unwrap();
     if let Some(int) = &model.int_h_s {
-        let gpu_int = GpuIntHyperSynthesis::new(&ctx, int).unwrap();
+        let gpu_int = GpuIntNetworks::new(&ctx, int, model.int_context.as_ref()).unwrap();
         let z = vec![0i32; model.n * 8 * 12];
         let (mut h, mut w, mut macs) = (8, 12, 0);
         for l in &int.layers {

@@ -6,8 +6,11 @@ use crate::error::{Error, Result};
 
 /// The file's first four bytes.
 pub const MAGIC: [u8; 4] = *b"VAEC";
-/// The only version this build writes and reads.
-pub const VERSION: u8 = 2;
+/// The version of files from a scale-hyperprior model: y in one pass.
+pub const VERSION_SCALE: u8 = 2;
+/// The version of files from a checkerboard context model: y in two passes (anchors, then the
+/// others), and an index hash that covers the means.
+pub const VERSION_CONTEXT: u8 = 3;
 /// Interleaved rANS states of the z substream: z is small (1/32 as many elements as y), so one state
 /// (8 bytes of final state) is enough.
 pub const Z_LANES: usize = 1;
@@ -79,6 +82,8 @@ impl Limits {
 /// The header fields of a `.vaec` file.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Header {
+    /// [`VERSION_SCALE`] or [`VERSION_CONTEXT`].
+    pub version: u8,
     /// First 16 bytes of the SHA-256 of the weight file that encoded it.
     pub model_id: [u8; 16],
     /// Image width.
@@ -89,7 +94,7 @@ pub struct Header {
     pub colour: u8,
     /// Quality in 1/256 steps (256 = quality 1.0).
     pub quality_q8: u16,
-    /// First 8 bytes of the SHA-256 of the scale-index map.
+    /// First 8 bytes of the SHA-256 of the scale-index map (and of the means, version 3).
     pub index_hash: [u8; 8],
 }
 
@@ -119,8 +124,14 @@ pub fn write(header: &Header, streams: &[Vec<u8>]) -> Result<Vec<u8>> {
     let mut out = Vec::with_capacity(
         FIXED_HEADER + 8 * streams.len() + 4 + streams.iter().map(Vec::len).sum::<usize>(),
     );
+    if ![VERSION_SCALE, VERSION_CONTEXT].contains(&header.version) {
+        return Err(Error::InvalidArgument(format!(
+            "version {} cannot be written",
+            header.version
+        )));
+    }
     out.extend_from_slice(&MAGIC);
-    out.push(VERSION);
+    out.push(header.version);
     out.push(0); // flags
     let header_len = FIXED_HEADER + 8 * streams.len() + 4;
     let header_len =
@@ -170,10 +181,10 @@ pub fn parse<'a>(bytes: &'a [u8], limits: &Limits) -> Result<Parsed<'a>> {
             FIXED_HEADER + 4
         )));
     }
-    if bytes[4] != VERSION {
+    let version = bytes[4];
+    if ![VERSION_SCALE, VERSION_CONTEXT].contains(&version) {
         return Err(Error::Format(format!(
-            "version {} is not supported (this build reads {VERSION})",
-            bytes[4]
+            "version {version} is not supported (this build reads {VERSION_SCALE} and {VERSION_CONTEXT})"
         )));
     }
     let header_len = u16_at(bytes, 6) as usize;
@@ -196,6 +207,7 @@ pub fn parse<'a>(bytes: &'a [u8], limits: &Limits) -> Result<Parsed<'a>> {
         ));
     }
     let header = Header {
+        version,
         model_id: bytes[8..24].try_into().expect("16 bytes"),
         width: u32_at(bytes, 24),
         height: u32_at(bytes, 28),

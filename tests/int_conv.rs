@@ -5,9 +5,9 @@
 mod common;
 
 use common::{gpus, Rng};
-use vaec_gpu::cpu::int_hyper_synthesis;
-use vaec_gpu::gpu::GpuIntHyperSynthesis;
-use vaec_gpu::model::{ConvGeometry, IntConv, IntHyperSynthesis};
+use vaec_gpu::cpu::{int_entropy_parameters, int_hyper_features, int_hyper_synthesis};
+use vaec_gpu::gpu::GpuIntNetworks;
+use vaec_gpu::model::{is_anchor, ConvGeometry, IntContext, IntConv, IntHyperSynthesis};
 
 fn random_layer(
     rng: &mut Rng,
@@ -81,7 +81,7 @@ fn index_lookup_with_repeated_thresholds_and_exact_hits_matches_cpu() {
         let (h, w) = (7, 5);
         let symbols: Vec<i32> = (0..6 * h * w).map(|_| rng.below(9) as i32 - 4).collect();
         let cpu = int_hyper_synthesis(&net, &symbols, h, w);
-        let gpu_indexes = GpuIntHyperSynthesis::new(ctx, &net)
+        let gpu_indexes = GpuIntNetworks::new(ctx, &net, None)
             .unwrap()
             .run(ctx, &symbols, h, w)
             .unwrap();
@@ -111,7 +111,7 @@ fn check_against_cpu(ctx: &vaec_gpu::GpuContext) {
             })
             .collect();
         let cpu = int_hyper_synthesis(&net, &symbols, h, w);
-        let gpu_indexes = GpuIntHyperSynthesis::new(ctx, &net)
+        let gpu_indexes = GpuIntNetworks::new(ctx, &net, None)
             .unwrap()
             .run(ctx, &symbols, h, w)
             .unwrap();
@@ -124,5 +124,110 @@ fn check_against_cpu(ctx: &vaec_gpu::GpuContext) {
         );
         let distinct: std::collections::BTreeSet<u8> = cpu.iter().copied().collect();
         eprintln!("{n}->{m} on {h}x{w}: {} distinct indexes", distinct.len());
+    }
+}
+
+/// A random integer layer of any geometry with weights in +-`w_max`.
+fn layer_with(
+    rng: &mut Rng,
+    (cin, cout): (usize, usize),
+    geometry: ConvGeometry,
+    w_max: u64,
+    (act_max, relu): (i32, bool),
+) -> IntConv {
+    let k = geometry.kernel;
+    IntConv {
+        geometry,
+        in_channels: cin,
+        out_channels: cout,
+        weight: (0..cin * cout * k * k)
+            .map(|_| rng.below(2 * w_max + 1) as i32 - w_max as i32)
+            .collect(),
+        bias: (0..cout)
+            .map(|_| rng.below(20_001) as i32 - 10_000)
+            .collect(),
+        shift: (0..cout).map(|_| 4 + rng.below(6) as u32).collect(),
+        act_max,
+        relu,
+    }
+}
+
+/// A random context and entropy-parameter network for `m` channels of y, with the checkerboard's
+/// masked taps zero as the exporter writes them.
+fn random_context(rng: &mut Rng, m: usize, c: usize, e: usize) -> IntContext {
+    let one = ConvGeometry::conv(1, 1);
+    let mut context = layer_with(rng, (m, c), ConvGeometry::conv(5, 1), 60, (2047, false));
+    for o in 0..c {
+        for i in 0..m {
+            for ky in 0..5 {
+                for kx in 0..5 {
+                    if is_anchor(ky, kx) {
+                        let at = ((o * m + i) * 5 + ky) * 5 + kx;
+                        context.weight[at] = 0;
+                    }
+                }
+            }
+        }
+    }
+    IntContext {
+        context,
+        input_frac_bits: 3,
+        fusion: vec![
+            layer_with(rng, (m + c, e), one, 300, (4095, true)),
+            layer_with(rng, (e, 2 * m), one, 300, ((1 << 23) - 1, false)),
+        ],
+        mean_frac_bits: 12,
+    }
+}
+
+/// Both passes of the checkerboard context on the GPU against the CPU twins: h_s features, the
+/// anchors' parameters, the context input from (random) decoded anchors, the others' parameters.
+#[test]
+fn context_model_matches_cpu_bit_for_bit_in_both_passes() {
+    for ctx in gpus() {
+        let mut rng = Rng::new(33);
+        for (n, m, c, e, h, w) in [
+            (5, 6, 3, 9, 1, 1),
+            (6, 9, 5, 13, 3, 5),
+            (7, 12, 6, 18, 4, 3),
+        ] {
+            let mut net = random_network_with(&mut rng, n, m, 4095, 1 << 20);
+            // thresholds on the signed scale output
+            net.thresholds.iter_mut().for_each(|t| *t -= 1 << 19);
+            let context = random_context(&mut rng, m, c, e);
+            let z: Vec<i32> = (0..n * h * w).map(|_| rng.below(41) as i32 - 20).collect();
+            let gpu = GpuIntNetworks::new(ctx, &net, Some(&context)).unwrap();
+            let (hyper_cpu, size) = int_hyper_features(&net, &z, h, w);
+            let hyper_gpu = gpu.hyper(ctx, &z, (h, w), None).unwrap();
+            assert_eq!(hyper_gpu.size, size);
+            let first_cpu =
+                int_entropy_parameters(&net.thresholds, &context, &hyper_cpu, None, size);
+            let first_gpu = gpu.parameters(ctx, &hyper_gpu, None, None, 1).unwrap();
+            let what = format!(
+                "n={n} m={m} c={c} e={e} {h}x{w}, subgroups={}",
+                ctx.uses_subgroups()
+            );
+            assert_eq!(first_gpu, first_cpu, "first pass, {what}");
+            assert!(
+                first_cpu.means.iter().any(|v| *v < 0) && first_cpu.means.iter().any(|v| *v > 0)
+            );
+            let symbols: Vec<i32> = (0..m * size.0 * size.1)
+                .map(|_| match rng.below(20) {
+                    0 => rng.below(1 << 20) as i32 - (1 << 19), // clamped into the input range
+                    _ => rng.below(31) as i32 - 15,
+                })
+                .collect();
+            let input = context.context_input(&symbols, &first_cpu.means, size.0, size.1);
+            let second_cpu =
+                int_entropy_parameters(&net.thresholds, &context, &hyper_cpu, Some(&input), size);
+            let second_gpu = gpu
+                .parameters(ctx, &hyper_gpu, Some(&input), None, 2)
+                .unwrap();
+            assert_eq!(second_gpu, second_cpu, "second pass, {what}");
+            assert_ne!(
+                second_cpu, first_cpu,
+                "the context changes the parameters, {what}"
+            );
+        }
     }
 }

@@ -20,9 +20,8 @@ fn latent_codec(model: &Model) -> Result<LatentCodec> {
 /// Decodes a `.vaec` file on the CPU alone.
 pub fn decode_cpu(model: &Model, bytes: &[u8], limits: &Limits) -> Result<Image> {
     let latent = latent_codec(model)?;
-    let (header, shape, decoded) =
-        latent.decode(model, bytes, limits, &OnCpu(&latent.int_h_s), None)?;
-    let y = synthesis_input(model, &header, &shape, &decoded.y)?;
+    let (header, shape, decoded) = latent.decode(model, bytes, limits, &OnCpu(&latent), None)?;
+    let y = synthesis_input(model, &header, &shape, &decoded)?;
     let x_hat = crate::cpu::transform(&y, &model.g_s);
     let (w, h) = (header.width as usize, header.height as usize);
     Ok(Image {
@@ -35,6 +34,6 @@ pub fn decode_cpu(model: &Model, bytes: &[u8], limits: &Limits) -> Result<Image>
 /// Entropy-decodes a file with the CPU integer networks, returning the symbols and indexes.
 pub fn decode_latents_cpu(model: &Model, bytes: &[u8], limits: &Limits) -> Result<DecodedLatents> {
     let latent = latent_codec(model)?;
-    let (_, _, decoded) = latent.decode(model, bytes, limits, &OnCpu(&latent.int_h_s), None)?;
+    let (_, _, decoded) = latent.decode(model, bytes, limits, &OnCpu(&latent), None)?;
     Ok(decoded)
 }

@@ -10,8 +10,8 @@ use sha2::Digest;
 use crate::entropy::{self, CdfTables};
 use crate::error::{Error, Result};
 use crate::format::{self, Header, Limits};
-use crate::gpu::{host_stage, GpuContext, GpuIntHyperSynthesis, Probe};
-use crate::model::{hex, IntHyperSynthesis, Model};
+use crate::gpu::{host_stage, GpuContext, GpuHyper, GpuIntNetworks, Probe};
+use crate::model::{hex, is_anchor, EntropyParams, IntContext, IntHyperSynthesis, Model};
 use crate::tensor::Tensor;
 
 /// y is coded in up to this many independent substreams (channel groups), decoded in parallel.
@@ -53,101 +53,205 @@ impl LatentShape {
     fn y_plane(&self) -> usize {
         self.yh * self.yw
     }
+}
 
-    /// How many y substreams the encoder writes.
-    fn groups(&self) -> usize {
-        (self.m * self.y_plane())
-            .div_ceil(MIN_GROUP_SYMBOLS)
-            .clamp(1, Y_GROUPS.min(self.m))
+/// The elements of y one pass codes: the same positions of every channel, in channel order.
+struct Pass {
+    /// Positions within a channel plane (row-major).
+    positions: Vec<usize>,
+    /// Substreams (channel groups).
+    groups: usize,
+}
+
+impl Pass {
+    /// The passes of a model: every position at once for the scale hyperprior; the anchors, then
+    /// the others, for the checkerboard context.
+    fn of(shape: &LatentShape, context: bool) -> Vec<Pass> {
+        let all = 0..shape.y_plane();
+        let parts: Vec<Vec<usize>> = match context {
+            false => vec![all.collect()],
+            true => [true, false]
+                .iter()
+                .map(|&anchors| {
+                    all.clone()
+                        .filter(|p| is_anchor(p / shape.yw, p % shape.yw) == anchors)
+                        .collect()
+                })
+                .collect(),
+        };
+        parts
+            .into_iter()
+            .map(|positions| {
+                let groups = (shape.m * positions.len())
+                    .div_ceil(MIN_GROUP_SYMBOLS)
+                    .clamp(1, Y_GROUPS.min(shape.m));
+                Pass { positions, groups }
+            })
+            .collect()
     }
 
-    /// Element range of y group `g` of `groups` (channels in order).
-    fn group(&self, g: usize, groups: usize) -> std::ops::Range<usize> {
-        let per = self.m.div_ceil(groups);
-        let channels = (g * per).min(self.m)..((g + 1) * per).min(self.m);
-        channels.start * self.y_plane()..channels.end * self.y_plane()
+    /// The elements (CHW indexes of y) of group `g` of `groups`: a range of channels.
+    fn group(&self, shape: &LatentShape, g: usize, groups: usize) -> Vec<usize> {
+        let per = shape.m.div_ceil(groups);
+        let plane = shape.y_plane();
+        ((g * per).min(shape.m)..((g + 1) * per).min(shape.m))
+            .flat_map(|c| self.positions.iter().map(move |p| c * plane + p))
+            .collect()
     }
 }
 
-/// Where the integer networks run: they turn z symbols into one table index per element of y.
+/// The h_s output of one picture, where the integer networks run.
+pub(crate) enum Hyper {
+    Gpu(GpuHyper),
+    Cpu(Vec<i32>, (usize, usize)),
+}
+
+/// Where the integer networks run: z symbols to h_s's output, then the table indexes (and means)
+/// of every element of y, once for the scale model and once per checkerboard pass.
 pub(crate) trait EntropyParameters {
-    /// Scale-table indexes of y (m x 4 zh x 4 zw) from the z symbols (n x zh x zw).
-    fn scale_indexes(
+    /// Runs h_s on the z symbols (n x zh x zw).
+    fn hyper(&self, z: &[i32], zh: usize, zw: usize, probe: Option<&Probe>) -> Result<Hyper>;
+    /// The parameters of every element of y, with the context's input in the second pass
+    /// (`pass`, 1 or 2, names the stages in the probe).
+    fn parameters(
         &self,
-        z: &[i32],
-        zh: usize,
-        zw: usize,
+        hyper: &Hyper,
+        context_input: Option<&[i32]>,
         probe: Option<&Probe>,
-    ) -> Result<Vec<u8>>;
+        pass: usize,
+    ) -> Result<EntropyParams>;
 }
 
 /// The integer networks on the GPU.
 pub(crate) struct OnGpu<'a> {
     pub ctx: &'a GpuContext,
-    pub net: &'a GpuIntHyperSynthesis,
+    pub net: &'a GpuIntNetworks,
 }
 
 impl EntropyParameters for OnGpu<'_> {
-    fn scale_indexes(
+    fn hyper(&self, z: &[i32], zh: usize, zw: usize, probe: Option<&Probe>) -> Result<Hyper> {
+        let hyper = self
+            .ctx
+            .guarded(|| self.net.hyper(self.ctx, z, (zh, zw), probe))?;
+        Ok(Hyper::Gpu(hyper))
+    }
+
+    fn parameters(
         &self,
-        z: &[i32],
-        zh: usize,
-        zw: usize,
+        hyper: &Hyper,
+        context_input: Option<&[i32]>,
         probe: Option<&Probe>,
-    ) -> Result<Vec<u8>> {
-        self.ctx
-            .guarded(|| self.net.run_probed(self.ctx, z, (zh, zw), probe))
+        pass: usize,
+    ) -> Result<EntropyParams> {
+        let Hyper::Gpu(hyper) = hyper else {
+            return Err(Error::InvalidArgument(
+                "h_s output of another device".into(),
+            ));
+        };
+        self.ctx.guarded(|| {
+            self.net
+                .parameters(self.ctx, hyper, context_input, probe, pass)
+        })
     }
 }
 
 /// The integer networks on the CPU (their twins).
-pub(crate) struct OnCpu<'a>(pub &'a IntHyperSynthesis);
+pub(crate) struct OnCpu<'a>(pub &'a LatentCodec);
 
 impl EntropyParameters for OnCpu<'_> {
-    fn scale_indexes(
-        &self,
-        z: &[i32],
-        zh: usize,
-        zw: usize,
-        probe: Option<&Probe>,
-    ) -> Result<Vec<u8>> {
+    fn hyper(&self, z: &[i32], zh: usize, zw: usize, probe: Option<&Probe>) -> Result<Hyper> {
         host_stage(probe, "h_s int (CPU)", || {
-            Ok(crate::cpu::int_hyper_synthesis(self.0, z, zh, zw))
+            let (x, size) = crate::cpu::int_hyper_features(&self.0.int_h_s, z, zh, zw);
+            Ok(Hyper::Cpu(x, size))
         })
+    }
+
+    fn parameters(
+        &self,
+        hyper: &Hyper,
+        context_input: Option<&[i32]>,
+        probe: Option<&Probe>,
+        pass: usize,
+    ) -> Result<EntropyParams> {
+        let Hyper::Cpu(x, size) = hyper else {
+            return Err(Error::InvalidArgument(
+                "h_s output of another device".into(),
+            ));
+        };
+        let thresholds = &self.0.int_h_s.thresholds;
+        host_stage(
+            probe,
+            &format!("pass {pass}: entropy parameters (CPU)"),
+            || {
+                Ok(match &self.0.context {
+                    None => EntropyParams {
+                        indexes: crate::cpu::scale_index(x, thresholds),
+                        means: Vec::new(),
+                    },
+                    Some(c) => {
+                        crate::cpu::int_entropy_parameters(thresholds, c, x, context_input, *size)
+                    }
+                })
+            },
+        )
     }
 }
 
 /// The coded latents of a picture.
 pub(crate) struct CodedLatents {
-    /// z first, then the y groups.
+    /// z first, then the y groups of each pass.
     pub streams: Vec<Vec<u8>>,
     /// The model's estimate of the payload in bits (sum of -log2 of the coded probabilities).
     pub estimated_bits: f64,
-    /// First 8 bytes of the SHA-256 of the table indexes.
+    /// First 8 bytes of the SHA-256 of the table indexes (and of the means, context model).
     pub index_hash: [u8; 8],
 }
 
-/// Decoded symbols and indexes of a file, for tests that compare devices.
+/// Decoded symbols, indexes and means of a file, for tests that compare devices.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DecodedLatents {
-    /// y symbols (m x yh x yw).
+    /// y symbols (m x yh x yw): y rounded, or y - mean rounded (context model).
     pub y: Vec<i32>,
     /// Scale indexes of y.
     pub indexes: Vec<u8>,
+    /// Means of y with `mean_frac_bits` fractional bits; empty for the scale hyperprior.
+    pub means: Vec<i32>,
+    /// Fraction bits of the means.
+    pub mean_frac_bits: u32,
 }
 
-/// The entropy model of a [`Model`]: tables and the integer hyper-synthesis.
+impl DecodedLatents {
+    /// y_hat in the gained domain: the symbols plus the means.
+    pub fn y_hat(&self) -> Vec<f32> {
+        if self.means.is_empty() {
+            return self.y.iter().map(|v| *v as f32).collect();
+        }
+        let scale = (-(self.mean_frac_bits as f64)).exp2();
+        self.y
+            .iter()
+            .zip(&self.means)
+            .map(|(s, m)| (*s as f64 + *m as f64 * scale) as f32)
+            .collect()
+    }
+}
+
+/// The entropy model of a [`Model`]: tables and the integer networks.
 pub(crate) struct LatentCodec {
     z_tables: CdfTables,
     y_tables: CdfTables,
     medians: Vec<f32>,
     pub int_h_s: IntHyperSynthesis,
+    pub context: Option<IntContext>,
 }
 
-fn index_hash(indexes: &[u8]) -> [u8; 8] {
-    sha2::Sha256::digest(indexes)[..8]
-        .try_into()
-        .expect("8 bytes")
+/// What identifies the entropy parameters of a picture: the indexes, and the means if any.
+fn index_hash(params: &EntropyParams) -> [u8; 8] {
+    let mut hash = sha2::Sha256::new();
+    hash.update(&params.indexes);
+    for m in &params.means {
+        hash.update(m.to_le_bytes());
+    }
+    hash.finalize()[..8].try_into().expect("8 bytes")
 }
 
 impl LatentCodec {
@@ -167,7 +271,16 @@ impl LatentCodec {
             y_tables: CdfTables::new(g.cdfs.clone(), g.offsets.clone()),
             medians: f.medians.clone(),
             int_h_s,
+            context: model.int_context.clone(),
         })
+    }
+
+    /// The container version of this model's files.
+    pub(crate) fn version(&self) -> u8 {
+        match self.context {
+            None => format::VERSION_SCALE,
+            Some(_) => format::VERSION_CONTEXT,
+        }
     }
 
     /// The table index of every z element: its channel (z has one table per channel).
@@ -186,7 +299,28 @@ impl LatentCodec {
             .collect()
     }
 
-    /// Codes y (after the gain) and z into substreams.
+    /// The parameters of pass `k`: from h_s alone, or with the context of the decoded anchors.
+    fn pass_parameters(
+        &self,
+        shape: &LatentShape,
+        params: &dyn EntropyParameters,
+        hyper: &Hyper,
+        k: usize,
+        decoded: (&[i32], &[i32]),
+        probe: Option<&Probe>,
+    ) -> Result<EntropyParams> {
+        match (&self.context, k) {
+            (Some(c), 1) => {
+                let input = host_stage(probe, "pass 2: context input (CPU)", || {
+                    Ok(c.context_input(decoded.0, decoded.1, shape.yh, shape.yw))
+                })?;
+                params.parameters(hyper, Some(&input), probe, 2)
+            }
+            _ => params.parameters(hyper, None, probe, 1),
+        }
+    }
+
+    /// Codes y (after the gain) and z into substreams: z, then the y groups of each pass.
     pub(crate) fn encode(
         &self,
         shape: &LatentShape,
@@ -197,47 +331,78 @@ impl LatentCodec {
     ) -> Result<CodedLatents> {
         let z_symbols = self.z_symbols(z);
         let z_indexes = Self::z_indexes(shape);
-        let indexes = params.scale_indexes(&z_symbols, shape.zh, shape.zw, probe)?;
-        let y_symbols: Vec<i32> = y_gained
-            .data
-            .iter()
-            .map(|v| v.round_ties_even().clamp(-MAX_SYMBOL, MAX_SYMBOL) as i32)
-            .collect();
-        let groups = shape.groups();
-        let threads = rayon::current_num_threads().min(groups + 1);
-        let coded = host_stage(
-            probe,
-            &format!("entropy encode (threads: {threads})"),
-            || {
-                (0..=groups)
+        let hyper = params.hyper(&z_symbols, shape.zh, shape.zw, probe)?;
+        let total = shape.m * shape.y_plane();
+        let mut all = EntropyParams {
+            indexes: vec![0; total],
+            means: vec![0; if self.context.is_some() { total } else { 0 }],
+        };
+        let mut symbols = vec![0i32; total];
+        let mean_scale = self
+            .context
+            .as_ref()
+            .map_or(0.0, |c| (-(c.mean_frac_bits as f32)).exp2());
+        let z_stream = host_stage(probe, "entropy encode z", || {
+            let entropy = |source| Error::Entropy { stream: 0, source };
+            let bytes = entropy::encode_symbols(
+                &z_symbols,
+                &z_indexes,
+                &self.z_tables,
+                format::substream_lanes(0),
+            )
+            .map_err(entropy)?;
+            let bits =
+                entropy::estimate_bits(&z_symbols, &z_indexes, &self.z_tables).map_err(entropy)?;
+            Ok((bytes, bits))
+        })?;
+        let mut coded = vec![z_stream];
+        for (k, pass) in Pass::of(shape, self.context.is_some()).iter().enumerate() {
+            let p =
+                self.pass_parameters(shape, params, &hyper, k, (&symbols, &all.means), probe)?;
+            for c in 0..shape.m {
+                for &q in &pass.positions {
+                    let e = c * shape.y_plane() + q;
+                    all.indexes[e] = p.indexes[e];
+                    let mean = p.means.get(e).copied().unwrap_or(0);
+                    if !all.means.is_empty() {
+                        all.means[e] = mean;
+                    }
+                    let v = y_gained.data[e] - mean as f32 * mean_scale;
+                    symbols[e] = v.round_ties_even().clamp(-MAX_SYMBOL, MAX_SYMBOL) as i32;
+                }
+            }
+            let first = coded.len();
+            let threads = rayon::current_num_threads().min(pass.groups);
+            let name = format!("entropy encode y, pass {} (threads: {threads})", k + 1);
+            coded.extend(host_stage(probe, &name, || {
+                (0..pass.groups)
                     .into_par_iter()
                     .map(|g| {
-                        let (syms, idx, tables) = if g == 0 {
-                            (&z_symbols[..], &z_indexes[..], &self.z_tables)
-                        } else {
-                            let span = shape.group(g - 1, groups);
-                            (&y_symbols[span.clone()], &indexes[span], &self.y_tables)
-                        };
-                        let entropy = |source| Error::Entropy { stream: g, source };
-                        let bytes =
-                            entropy::encode_symbols(syms, idx, tables, format::substream_lanes(g))
-                                .map_err(entropy)?;
-                        let bits = entropy::estimate_bits(syms, idx, tables).map_err(entropy)?;
+                        let stream = first + g;
+                        let elements = pass.group(shape, g, pass.groups);
+                        let syms: Vec<i32> = elements.iter().map(|&e| symbols[e]).collect();
+                        let idx: Vec<u8> = elements.iter().map(|&e| all.indexes[e]).collect();
+                        let entropy = |source| Error::Entropy { stream, source };
+                        let lanes = format::substream_lanes(stream);
+                        let bytes = entropy::encode_symbols(&syms, &idx, &self.y_tables, lanes)
+                            .map_err(entropy)?;
+                        let bits =
+                            entropy::estimate_bits(&syms, &idx, &self.y_tables).map_err(entropy)?;
                         Ok((bytes, bits))
                     })
                     .collect::<Result<Vec<_>>>()
-            },
-        )?;
+            })?);
+        }
         let estimated_bits = coded.iter().map(|(_, bits)| bits).sum();
         Ok(CodedLatents {
             streams: coded.into_iter().map(|(bytes, _)| bytes).collect(),
             estimated_bits,
-            index_hash: index_hash(&indexes),
+            index_hash: index_hash(&all),
         })
     }
 
-    /// Parses a file, checks that it belongs to `model`, decodes z, asks `params` for the table
-    /// indexes, checks their hash and decodes y.
+    /// Parses a file, checks that it belongs to `model`, decodes z, then each pass of y with the
+    /// parameters `params` computes for it, and checks the hash of the parameters.
     pub(crate) fn decode(
         &self,
         model: &Model,
@@ -254,6 +419,13 @@ impl LatentCodec {
                 loaded: hex(&model.id),
             });
         }
+        if header.version != self.version() {
+            return Err(Error::Format(format!(
+                "a version {} file for a model whose files are version {}",
+                header.version,
+                self.version()
+            )));
+        }
         model.check_quality(header.quality()).map_err(|_| {
             Error::Format(format!(
                 "quality {} is outside this model's 1..={}",
@@ -262,11 +434,14 @@ impl LatentCodec {
             ))
         })?;
         let shape = LatentShape::new(model, header.width as usize, header.height as usize);
-        let groups = parsed.streams.len() - 1;
-        if groups > shape.m {
+        let passes = Pass::of(&shape, self.context.is_some());
+        let expected = 1 + passes.iter().map(|p| p.groups).sum::<usize>();
+        if parsed.streams.len() != expected {
             return Err(Error::Format(format!(
-                "{groups} y substreams for {} channels",
-                shape.m
+                "{} substreams, expected {expected} for a {}x{} picture",
+                parsed.streams.len(),
+                header.width,
+                header.height
             )));
         }
         let z = host_stage(probe, "entropy decode z", || {
@@ -278,35 +453,67 @@ impl LatentCodec {
             )
             .map_err(|source| Error::Entropy { stream: 0, source })
         })?;
-        let indexes = params.scale_indexes(&z, shape.zh, shape.zw, probe)?;
-        if index_hash(&indexes) != header.index_hash {
-            return Err(Error::Format(
-                "scale-index hash mismatch: this decoder's integer hyper-synthesis disagrees with the encoder's, or the file is corrupt".into(),
-            ));
-        }
-        let threads = rayon::current_num_threads().min(groups);
-        let parts = host_stage(
-            probe,
-            &format!("entropy decode y (threads: {threads})"),
-            || {
-                (0..groups)
+        let hyper = params.hyper(&z, shape.zh, shape.zw, probe)?;
+        let total = shape.m * shape.y_plane();
+        let mut all = EntropyParams {
+            indexes: vec![0; total],
+            means: vec![0; if self.context.is_some() { total } else { 0 }],
+        };
+        let mut symbols = vec![0i32; total];
+        let mut first = 1;
+        for (k, pass) in passes.iter().enumerate() {
+            let p =
+                self.pass_parameters(&shape, params, &hyper, k, (&symbols, &all.means), probe)?;
+            for c in 0..shape.m {
+                for &q in &pass.positions {
+                    let e = c * shape.y_plane() + q;
+                    all.indexes[e] = p.indexes[e];
+                    if !all.means.is_empty() {
+                        all.means[e] = p.means[e];
+                    }
+                }
+            }
+            // all parameters are known before the last pass is decoded: a device that disagrees
+            // is caught before its indexes drive the rANS decoder
+            if k + 1 == passes.len() && index_hash(&all) != header.index_hash {
+                return Err(Error::Format(
+                    "scale-index hash mismatch: this decoder's integer networks disagree with the encoder's, or the file is corrupt".into(),
+                ));
+            }
+            let threads = rayon::current_num_threads().min(pass.groups);
+            let name = format!("entropy decode y, pass {} (threads: {threads})", k + 1);
+            let parts = host_stage(probe, &name, || {
+                (0..pass.groups)
                     .into_par_iter()
                     .map(|g| {
-                        entropy::decode_symbols(
-                            parsed.streams[1 + g],
-                            &indexes[shape.group(g, groups)],
+                        let stream = first + g;
+                        let elements = pass.group(&shape, g, pass.groups);
+                        let idx: Vec<u8> = elements.iter().map(|&e| p.indexes[e]).collect();
+                        let lanes = format::substream_lanes(stream);
+                        let syms = entropy::decode_symbols(
+                            parsed.streams[stream],
+                            &idx,
                             &self.y_tables,
-                            format::substream_lanes(1 + g),
+                            lanes,
                         )
-                        .map_err(|source| Error::Entropy {
-                            stream: 1 + g,
-                            source,
-                        })
+                        .map_err(|source| Error::Entropy { stream, source })?;
+                        Ok((elements, syms))
                     })
                     .collect::<Result<Vec<_>>>()
-            },
-        )?;
-        let y = parts.concat();
-        Ok((header, shape, DecodedLatents { y, indexes }))
+            })?;
+            for (elements, syms) in parts {
+                for (e, s) in elements.into_iter().zip(syms) {
+                    symbols[e] = s;
+                }
+            }
+            first += pass.groups;
+        }
+        let decoded = DecodedLatents {
+            y: symbols,
+            indexes: all.indexes,
+            means: all.means,
+            mean_frac_bits: self.context.as_ref().map_or(0, |c| c.mean_frac_bits),
+        };
+        Ok((header, shape, decoded))
     }
 }

@@ -20,8 +20,8 @@ pub use options::{CodecOptions, DEFAULT_MEMORY_BUDGET};
 use crate::error::{Error, Result};
 use crate::format::{self, Header};
 use crate::gpu::{
-    host_stage, texture_row_pitch, GpuContext, GpuIntHyperSynthesis, GpuNetwork, GpuTensor,
-    PixelTarget, Probe,
+    host_stage, texture_row_pitch, GpuContext, GpuIntNetworks, GpuNetwork, GpuTensor, PixelTarget,
+    Probe,
 };
 use crate::image::{check_size, Image};
 use crate::model::Model;
@@ -40,7 +40,7 @@ pub struct Encoded {
 
 /// The entropy side of a codec, or the tensor its weight file lacks.
 enum Latent {
-    Ready(Box<(LatentCodec, GpuIntHyperSynthesis)>),
+    Ready(Box<(LatentCodec, GpuIntNetworks)>),
     Missing(&'static str),
 }
 
@@ -53,20 +53,16 @@ pub struct Codec {
     options: CodecOptions,
 }
 
-/// What g_s takes: the decoded y symbols times the inverse gain of the file's quality.
+/// What g_s takes: y_hat (the decoded symbols, plus the means of a context model) times the
+/// inverse gain of the file's quality.
 pub(crate) fn synthesis_input(
     model: &Model,
     header: &Header,
     shape: &LatentShape,
-    y: &[i32],
+    decoded: &DecodedLatents,
 ) -> Result<Tensor> {
     let (_, inv_gain) = model.gains_for_quality(header.quality())?;
-    let y_hat = Tensor::from_data(
-        shape.m,
-        shape.yh,
-        shape.yw,
-        y.iter().map(|v| *v as f32).collect(),
-    );
+    let y_hat = Tensor::from_data(shape.m, shape.yh, shape.yw, decoded.y_hat());
     Ok(y_hat.scale_channels(&inv_gain))
 }
 
@@ -92,7 +88,9 @@ impl Codec {
         let net = ctx.guarded(|| GpuNetwork::new(&ctx, &model))?;
         let latent = match LatentCodec::new(&model) {
             Ok(codec) => {
-                let gpu = ctx.guarded(|| GpuIntHyperSynthesis::new(&ctx, &codec.int_h_s))?;
+                let gpu = ctx.guarded(|| {
+                    GpuIntNetworks::new(&ctx, &codec.int_h_s, codec.context.as_ref())
+                })?;
                 Latent::Ready(Box::new((codec, gpu)))
             }
             Err(tensor) => Latent::Missing(tensor),
@@ -202,14 +200,15 @@ impl Codec {
         let (gain, _) = self.model.gains_for_quality(q8 as f32 / 256.0)?;
         let shape = LatentShape::new(&self.model, image.width, image.height);
         let y = self.analysis_probed(image, probe)?;
-        let (y_gained, hyper_input) = host_stage(probe, "gain, |y| (CPU)", || {
+        let (y_gained, hyper_input) = host_stage(probe, "gain, h_a input (CPU)", || {
             let y_gained = y.scale_channels(&gain);
-            let hyper_input = y_gained.abs();
+            let hyper_input = self.model.hyper_input(&y_gained);
             Ok((y_gained, hyper_input))
         })?;
         let z = self.hyper_analysis(&hyper_input, probe)?;
         let coded = latent.encode(&shape, &y_gained, &z, &params, probe)?;
         let header = Header {
+            version: latent.version(),
             model_id: self.model.id,
             width: image.width as u32,
             height: image.height as u32,
@@ -244,7 +243,7 @@ impl Codec {
         let (header, shape, decoded) =
             latent.decode(&self.model, bytes, &self.options.limits, &params, probe)?;
         let y = host_stage(probe, "inverse gain (CPU)", || {
-            synthesis_input(&self.model, &header, &shape, &decoded.y)
+            synthesis_input(&self.model, &header, &shape, &decoded)
         })?;
         Ok((header, y))
     }

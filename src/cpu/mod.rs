@@ -12,7 +12,7 @@ pub use gdn::gdn;
 pub use image::{rgba8_to_tensor, tensor_to_rgba8};
 pub use int_conv::{int_conv, scale_index};
 
-use crate::model::{IntHyperSynthesis, Layer, Transform};
+use crate::model::{EntropyParams, IntContext, IntHyperSynthesis, Layer, Transform};
 use crate::tensor::Tensor;
 
 /// Runs one layer.
@@ -28,19 +28,53 @@ pub fn transform(input: &Tensor, t: &Transform) -> Tensor {
     t.layers.iter().fold(input.clone(), |x, l| layer(&x, l))
 }
 
-/// The integer h_s: scale-table indexes of y (M x 4h x 4w) from the z symbols (N x h x w, CHW).
+/// The integer h_s's output (M x 4h x 4w) from the z symbols (N x h x w, CHW), and its size.
+pub fn int_hyper_features(
+    net: &IntHyperSynthesis,
+    symbols: &[i32],
+    h: usize,
+    w: usize,
+) -> (Vec<i32>, (usize, usize)) {
+    let mut x = net.input(symbols, h * w);
+    let mut size = (h, w);
+    for layer in &net.layers {
+        let (out, oh, ow) = int_conv(&x, size.0, size.1, layer);
+        x = out;
+        size = (oh, ow);
+    }
+    (x, size)
+}
+
+/// The integer h_s of the scale hyperprior: scale-table indexes of y from the z symbols.
 pub fn int_hyper_synthesis(
     net: &IntHyperSynthesis,
     symbols: &[i32],
     h: usize,
     w: usize,
 ) -> Vec<u8> {
-    let mut x = net.input(symbols, h * w);
-    let (mut ch, mut cw) = (h, w);
-    for layer in &net.layers {
-        let (out, oh, ow) = int_conv(&x, ch, cw, layer);
-        x = out;
-        (ch, cw) = (oh, ow);
+    scale_index(&int_hyper_features(net, symbols, h, w).0, &net.thresholds)
+}
+
+/// The context model's table indexes and means of every element of y (`h` x `w`) from the h_s
+/// output and, in the second pass, the context's input (see [`IntContext::context_input`]).
+pub fn int_entropy_parameters(
+    thresholds: &[i32],
+    net: &IntContext,
+    hyper: &[i32],
+    context_input: Option<&[i32]>,
+    (h, w): (usize, usize),
+) -> EntropyParams {
+    let context = match context_input {
+        Some(input) => int_conv(input, h, w, &net.context).0,
+        None => vec![0; net.context_channels() * h * w],
+    };
+    let mut x = [hyper, &context[..]].concat();
+    for layer in &net.fusion {
+        x = int_conv(&x, h, w, layer).0;
     }
-    scale_index(&x, &net.thresholds)
+    let (scales, means) = x.split_at(x.len() / 2);
+    EntropyParams {
+        indexes: scale_index(scales, thresholds),
+        means: means.to_vec(),
+    }
 }

@@ -283,6 +283,16 @@ impl GpuContext {
 
     /// Copies the first `bytes` of a buffer back to the host (waits for the GPU).
     pub(crate) fn read_buffer(&self, buffer: &wgpu::Buffer, bytes: u64) -> Result<Vec<u8>> {
+        self.read_buffer_at(buffer, 0, bytes)
+    }
+
+    /// Copies `bytes` of a buffer from `offset` (a multiple of 4) back to the host.
+    pub(crate) fn read_buffer_at(
+        &self,
+        buffer: &wgpu::Buffer,
+        offset: u64,
+        bytes: u64,
+    ) -> Result<Vec<u8>> {
         let size = bytes.next_multiple_of(wgpu::COPY_BUFFER_ALIGNMENT);
         let staging = self.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("readback"),
@@ -293,7 +303,7 @@ impl GpuContext {
         // the staging buffer counts against the budget while it lives
         let _staging_guard = GpuBuffer::counted(staging.clone(), size, &self.memory);
         let mut encoder = self.encoder("readback");
-        encoder.copy_buffer_to_buffer(buffer, 0, &staging, 0, size);
+        encoder.copy_buffer_to_buffer(buffer, offset, &staging, 0, size);
         self.queue.submit([encoder.finish()]);
         let (tx, rx) = std::sync::mpsc::channel();
         staging.map_async(wgpu::MapMode::Read, .., move |r| {

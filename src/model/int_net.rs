@@ -201,3 +201,119 @@ impl IntHyperSynthesis {
         Ok(())
     }
 }
+
+/// Table indexes and means of every element of y (CHW): one pass's output.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EntropyParams {
+    /// Scale-table index of every element.
+    pub indexes: Vec<u8>,
+    /// Means in fixed point (the model's `mean_frac_bits`); empty for the scale hyperprior.
+    pub means: Vec<i32>,
+}
+
+/// The integer checkerboard context (He et al. 2021) with its entropy-parameter network: from the
+/// hyper features and the decoded anchors to the scale index and the mean of every element of y.
+///
+/// Pass 1 (anchors, `(row + column)` even): `fusion(h_s output, 0)`. Pass 2 (the others):
+/// `fusion(h_s output, context(anchors))`, where the context's input is
+/// [`IntContext::context_input`] of the decoded anchors. `fusion` ends in 2M signed channels:
+/// M scales (compared with the thresholds) and M means with [`IntContext::mean_frac_bits`]
+/// fractional bits.
+#[derive(Clone, Debug)]
+pub struct IntContext {
+    /// The 5x5 convolution over the decoded anchors (weights zero at the taps the checkerboard
+    /// masks), M -> C channels, signed.
+    pub context: IntConv,
+    /// Fraction bits of the context's input.
+    pub input_frac_bits: u32,
+    /// The entropy-parameter network: 1x1 (M + C -> E, ReLU), 1x1 (E -> 2M, signed).
+    pub fusion: Vec<IntConv>,
+    /// Fraction bits of the means (the last layer's output).
+    pub mean_frac_bits: u32,
+}
+
+/// Whether the element at `(row, column)` of y is an anchor (coded in the first pass).
+#[inline]
+pub fn is_anchor(row: usize, column: usize) -> bool {
+    (row + column).is_multiple_of(2)
+}
+
+impl IntContext {
+    /// Channels of the context's output.
+    pub fn context_channels(&self) -> usize {
+        self.context.out_channels
+    }
+
+    /// The context's input from the decoded anchors (CHW over y): `(clamp(symbol) << f) + the
+    /// mean rounded to f fractional bits`, clamped to the signed input range; 0 at the other
+    /// positions. Exact integer arithmetic, the same on every device.
+    pub fn context_input(
+        &self,
+        symbols: &[i32],
+        means: &[i32],
+        height: usize,
+        width: usize,
+    ) -> Vec<i32> {
+        let top = (1i64 << (INPUT_BITS - 1)) - 1;
+        let f = self.input_frac_bits;
+        let drop = self.mean_frac_bits - f;
+        let round = (1i64 << drop) >> 1;
+        let plane = height * width;
+        (0..symbols.len())
+            .map(|i| {
+                let p = i % plane.max(1);
+                if !is_anchor(p / width, p % width) {
+                    return 0;
+                }
+                let s = (symbols[i] as i64).clamp(-top - 1, top);
+                let v = (s << f) + ((means[i] as i64 + round) >> drop);
+                v.clamp(-top - 1, top) as i32
+            })
+            .collect()
+    }
+
+    /// Checks channels, fixed-point positions and the accumulator bounds; `m` is y's channels,
+    /// `hyper_max` the largest h_s output.
+    pub(crate) fn validate(&self, m: usize, hyper_max: i32) -> Result<()> {
+        let name = "context_prediction_int";
+        if self.context.in_channels != m {
+            return Err(Error::weights(
+                format!("{name}.weight"),
+                format!("{} input channels, expected {m}", self.context.in_channels),
+            ));
+        }
+        if self.input_frac_bits > self.mean_frac_bits || self.mean_frac_bits > MAX_SHIFT {
+            return Err(Error::weights(
+                "entropy_parameters_int.output_frac_bits",
+                format!(
+                    "means with {} fractional bits cannot feed a context input of {}",
+                    self.mean_frac_bits, self.input_frac_bits
+                ),
+            ));
+        }
+        self.context.validate(name, 1 << (INPUT_BITS - 1))?;
+        let [first, last] = &self.fusion[..] else {
+            return Err(Error::weights(
+                "entropy_parameters_int",
+                "expects two layers",
+            ));
+        };
+        let want_in = m + self.context_channels();
+        if first.in_channels != want_in || last.in_channels != first.out_channels {
+            return Err(Error::weights(
+                "entropy_parameters_int.0.weight",
+                format!("{} input channels, expected {want_in}", first.in_channels),
+            ));
+        }
+        if last.out_channels != 2 * m {
+            return Err(Error::weights(
+                "entropy_parameters_int.2.weight",
+                format!("{} output channels, expected {}", last.out_channels, 2 * m),
+            ));
+        }
+        let in_max = hyper_max.max(self.context.act_max) as i64 + 1;
+        first.validate("entropy_parameters_int.0", in_max)?;
+        last.validate("entropy_parameters_int.2", first.act_max as i64 + 1)?;
+        Ok(())
+    }
+}

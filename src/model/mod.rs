@@ -17,11 +17,12 @@ use std::path::Path;
 
 use safetensors::SafeTensors;
 
-pub use int_net::{IntConv, IntHyperSynthesis};
+pub use int_net::{is_anchor, EntropyParams, IntContext, IntConv, IntHyperSynthesis};
 pub use layers::{Conv, ConvGeometry, Gdn, Layer, Transform};
 
 use crate::error::{Error, Result};
 use crate::rng::Rng;
+use crate::tensor::Tensor;
 use weights::{RandomWeights, WeightFile};
 
 /// The factorized prior of z (CompressAI `EntropyBottleneck` after `update()`).
@@ -71,19 +72,51 @@ pub struct Model {
     pub gaussian: Option<GaussianTables>,
     /// The integer hyper-synthesis that the codec uses, if the file has it.
     pub int_h_s: Option<IntHyperSynthesis>,
+    /// The integer checkerboard context and entropy-parameter network (the mean-scale context
+    /// model), if the file has it; without it the model is the scale hyperprior.
+    pub int_context: Option<IntContext>,
     /// The file's metadata (model name, lambdas, training steps).
     pub metadata: HashMap<String, String>,
     /// First 16 bytes of the SHA-256 of the weight file: the model identity in `.vaec` headers.
     pub id: [u8; 16],
 }
 
-/// The weight file shipped in `weights/` and compiled into the library.
-pub const BUILTIN_WEIGHTS: &[u8] = include_bytes!("../../weights/vaec-hyperprior.safetensors");
+/// The weight files shipped in `weights/` and compiled into the library, by name; the first is
+/// the default.
+pub const BUILTIN: &[(&str, &[u8])] = &[(
+    "hyperprior",
+    include_bytes!("../../weights/vaec-hyperprior.safetensors"),
+)];
 
 impl Model {
-    /// The shipped model (`weights/vaec-hyperprior.safetensors`, compiled in).
+    /// The default shipped model (the first of [`BUILTIN`]).
     pub fn builtin() -> Result<Model> {
-        Model::from_bytes(BUILTIN_WEIGHTS)
+        Model::from_bytes(BUILTIN[0].1)
+    }
+
+    /// The shipped model called `name` (see [`BUILTIN`]).
+    pub fn builtin_named(name: &str) -> Result<Model> {
+        match BUILTIN.iter().find(|(n, _)| *n == name) {
+            Some((_, bytes)) => Model::from_bytes(bytes),
+            None => Err(Error::InvalidArgument(format!(
+                "no built-in model {name:?}; there are {}",
+                Model::builtin_names().join(", ")
+            ))),
+        }
+    }
+
+    /// The names of the shipped models, the default first.
+    pub fn builtin_names() -> Vec<&'static str> {
+        BUILTIN.iter().map(|(n, _)| *n).collect()
+    }
+
+    /// The shipped model whose identity is `id` (a file's header names the model that made it),
+    /// if there is one.
+    pub fn builtin_with_id(id: &[u8; 16]) -> Option<Result<Model>> {
+        static IDS: std::sync::OnceLock<Vec<[u8; 16]>> = std::sync::OnceLock::new();
+        let ids = IDS.get_or_init(|| BUILTIN.iter().map(|(_, b)| model_id(b)).collect());
+        let at = ids.iter().position(|known| known == id)?;
+        Some(Model::from_bytes(BUILTIN[at].1))
     }
 
     /// Loads a weight file.
@@ -106,7 +139,9 @@ impl Model {
         if n == 0 || m == 0 {
             return Err(Error::weights("g_a.0.weight", "zero channels"));
         }
-        let t = arch::scale_hyperprior(n, m, &mut file)?;
+        let context = file.has("context_prediction_int.weight");
+        let hyper_in = if context { 2 * m } else { m };
+        let t = arch::scale_hyperprior(n, m, hyper_in, &mut file)?;
         let (gains, inv_gains) = if file.has("y_gain") {
             let g = file.matrix("y_gain", m)?;
             let ig = file.matrix("y_inv_gain", m)?;
@@ -138,6 +173,16 @@ impl Model {
         } else {
             None
         };
+        let int_context = match (context, &int_h_s) {
+            (false, _) => None,
+            (true, None) => return Err(Error::weights("h_s_int.thresholds", "missing")),
+            (true, Some(h_s)) => {
+                let ctx = file.int_context(m)?;
+                let hyper_max = h_s.layers.last().map_or(0, |l| l.act_max);
+                ctx.validate(m, hyper_max)?;
+                Some(ctx)
+            }
+        };
         Ok(Model {
             n,
             m,
@@ -150,6 +195,7 @@ impl Model {
             factorized,
             gaussian,
             int_h_s,
+            int_context,
             metadata,
             id: model_id(bytes),
         })
@@ -158,7 +204,7 @@ impl Model {
     /// A model with random weights (deterministic for a seed) and no entropy tables: for tests and
     /// for checking the plumbing without a trained weight file.
     pub fn random(n: usize, m: usize, levels: usize, seed: u64) -> Model {
-        let t = arch::scale_hyperprior(n, m, &mut RandomWeights(Rng::new(seed)))
+        let t = arch::scale_hyperprior(n, m, m, &mut RandomWeights(Rng::new(seed)))
             .expect("random weights always have the right shapes");
         let gains: Vec<Vec<f32>> = (0..levels)
             .map(|l| vec![(0.35 * (l as f32 - (levels as f32 - 1.0) / 2.0)).exp(); m])
@@ -179,6 +225,7 @@ impl Model {
             factorized: None,
             gaussian: None,
             int_h_s: None,
+            int_context: None,
             metadata: HashMap::from([("model".to_string(), "random".to_string())]),
             id: model_id(format!("random {n} {m} {levels} {seed}").as_bytes()),
         }
@@ -222,6 +269,15 @@ impl Model {
         Ok((mix(&self.gains), mix(&self.inv_gains)))
     }
 
+    /// What h_a reads, from y after the gain: |y|, or [|y|, y] for the context model (whose
+    /// hyperprior predicts means, which needs the signs).
+    pub fn hyper_input(&self, y_gained: &Tensor) -> Tensor {
+        match self.int_context {
+            None => y_gained.abs(),
+            Some(_) => y_gained.abs().concat(y_gained),
+        }
+    }
+
     /// How much g_a shrinks each side of a picture (16 for CompressAI's four stride-2 layers).
     pub fn y_stride(&self) -> usize {
         self.g_a.scale().round() as usize
@@ -256,6 +312,12 @@ impl Model {
                 (h, w) = l.output_size(h, w);
                 total += l.macs(h, w);
             }
+        }
+        if let Some(c) = &self.int_context {
+            let (h, w) = (ph / s, pw / s);
+            // the context once, the entropy parameters once per pass (over every position)
+            total += c.context.macs(h, w);
+            total += 2 * c.fusion.iter().map(|l| l.macs(h, w)).sum::<u64>();
         }
         total
     }

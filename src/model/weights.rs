@@ -4,7 +4,7 @@
 use safetensors::{Dtype, SafeTensors};
 
 use super::arch::WeightSource;
-use super::int_net::{IntConv, IntHyperSynthesis};
+use super::int_net::{IntContext, IntConv, IntHyperSynthesis};
 use super::layers::{Conv, ConvGeometry, Gdn, Layer, Transform};
 use super::{FactorizedTables, GaussianTables};
 use crate::error::{Error, Result};
@@ -219,13 +219,19 @@ impl<'a> WeightFile<'a> {
         })
     }
 
-    /// One integer layer under `prefix`. Its geometry and ReLU come from `prefix.geometry`
-    /// (`[kernel, stride, pad, transposed, relu]`) where the file has it, else from `float`, the
-    /// float layer it was quantized from (older files: every h_s layer ends in a ReLU).
-    fn int_conv(&self, prefix: &str, float: &Conv) -> Result<IntConv> {
-        let (geometry, relu) = match self.has(&format!("{prefix}.geometry")) {
-            false => (float.geometry, true),
-            true => {
+    /// One integer layer under `prefix` of `cin` -> `cout` channels. Its geometry and ReLU come
+    /// from `prefix.geometry` (`[kernel, stride, pad, transposed, relu]`) where the file has it,
+    /// else from `fallback` (older files: the h_s layers, each ending in a ReLU).
+    fn int_conv(
+        &self,
+        prefix: &str,
+        (cin, cout): (usize, usize),
+        fallback: Option<ConvGeometry>,
+    ) -> Result<IntConv> {
+        let (geometry, relu) = match (self.has(&format!("{prefix}.geometry")), fallback) {
+            (false, Some(g)) => (g, true),
+            (false, None) => return Err(Error::weights(format!("{prefix}.geometry"), "missing")),
+            (true, _) => {
                 let name = format!("{prefix}.geometry");
                 let g = self.i32s(&name, &[5])?;
                 if g[0] < 1 || g[0] > 7 || g[1] < 1 || g[1] > 4 || g[2] < 0 || g[2] >= g[0] {
@@ -243,7 +249,6 @@ impl<'a> WeightFile<'a> {
                 (geometry, g[4] != 0)
             }
         };
-        let (cin, cout) = (float.in_channels, float.out_channels);
         let shape = geometry.weight_shape(cin, cout);
         let shift_name = format!("{prefix}.shift");
         let shift = self
@@ -274,7 +279,12 @@ impl<'a> WeightFile<'a> {
             let Layer::Conv(c) = layer else {
                 return Err(Error::weights("h_s", "expected convolutions only"));
             };
-            layers.push(self.int_conv(&format!("h_s_int.{}", 2 * i), c)?);
+            let channels = (c.in_channels, c.out_channels);
+            layers.push(self.int_conv(
+                &format!("h_s_int.{}", 2 * i),
+                channels,
+                Some(c.geometry),
+            )?);
         }
         let (tshape, _) = self.ints("h_s_int.thresholds")?;
         let thresholds = self.i32s("h_s_int.thresholds", &tshape)?;
@@ -289,6 +299,41 @@ impl<'a> WeightFile<'a> {
             medians,
             layers,
             thresholds,
+        })
+    }
+
+    /// The integer context and entropy-parameter network of a checkerboard model of `m` channels.
+    pub(crate) fn int_context(&self, m: usize) -> Result<IntContext> {
+        let channels = |name: &str| -> Result<(usize, usize)> {
+            let shape = self.shape(&format!("{name}.weight"))?;
+            match shape[..] {
+                [cout, cin, _, _] => Ok((cin, cout)),
+                _ => Err(Error::weights(
+                    format!("{name}.weight"),
+                    format!("shape {shape:?}"),
+                )),
+            }
+        };
+        let frac = |name: &str| -> Result<u32> {
+            u32::try_from(self.scalar(name)?).map_err(|_| Error::weights(name, "negative"))
+        };
+        let (cin, cout) = channels("context_prediction_int")?;
+        if cin != m {
+            return Err(Error::weights(
+                "context_prediction_int.weight",
+                format!("{cin} input channels, expected {m}"),
+            ));
+        }
+        let context = self.int_conv("context_prediction_int", (cin, cout), None)?;
+        let fusion = ["entropy_parameters_int.0", "entropy_parameters_int.2"]
+            .iter()
+            .map(|name| self.int_conv(name, channels(name)?, None))
+            .collect::<Result<_>>()?;
+        Ok(IntContext {
+            context,
+            input_frac_bits: frac("context_prediction_int.input_frac_bits")?,
+            fusion,
+            mean_frac_bits: frac("entropy_parameters_int.output_frac_bits")?,
         })
     }
 }

@@ -36,7 +36,7 @@ pub fn assert_fails(out: &Output, needle: &str) {
 pub fn header_claiming(w: u32, h: u32) -> Vec<u8> {
     let mut b = Vec::new();
     b.extend_from_slice(b"VAEC");
-    b.extend_from_slice(&[vaec_gpu::format::VERSION, 0]);
+    b.extend_from_slice(&[vaec_gpu::format::VERSION_SCALE, 0]);
     b.extend_from_slice(&(46u16 + 16 + 4).to_le_bytes());
     b.extend_from_slice(&[0; 16]);
     b.extend_from_slice(&w.to_le_bytes());

@@ -1,34 +1,54 @@
 //! Many inputs in one run: folders expanded, one output per input, a progress bar on a terminal,
 //! and one bad input reported while the rest go on.
 
-use std::cell::OnceCell;
+use std::cell::RefCell;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use vaec_gpu::{Codec, Error, Result};
+use vaec_gpu::{Codec, Error, Model, Result};
+
+/// Opens a codec, for a file made by the model with this identity if given.
+type Opener<'a> = dyn Fn(Option<&[u8; 16]>) -> Result<Codec> + 'a;
 
 /// The codec, opened on first use: a batch whose inputs are all bad (unreadable pictures, corrupt
-/// or hostile `.vaec` headers) fails fast and small, without loading the weights or a GPU.
+/// or hostile `.vaec` headers) fails fast and small, without loading the weights or a GPU. When
+/// the model follows the files (no --weights or --model), a file made by another shipped model
+/// reopens the codec with that one.
 pub struct LazyCodec<'a> {
-    open: Box<dyn Fn() -> Result<Codec> + 'a>,
-    codec: OnceCell<Codec>,
+    open: Box<Opener<'a>>,
+    follow_files: bool,
+    codec: RefCell<Option<Codec>>,
 }
 
 impl<'a> LazyCodec<'a> {
-    pub fn new(open: impl Fn() -> Result<Codec> + 'a) -> Self {
+    pub fn new(open: impl Fn(Option<&[u8; 16]>) -> Result<Codec> + 'a, follow_files: bool) -> Self {
         LazyCodec {
             open: Box::new(open),
-            codec: OnceCell::new(),
+            follow_files,
+            codec: RefCell::new(None),
         }
     }
 
-    pub fn get(&self) -> Result<&Codec> {
-        if let Some(codec) = self.codec.get() {
-            return Ok(codec);
+    /// Runs `f` with the codec for a file made by model `file_model` (None: for encoding).
+    pub fn with<T>(
+        &self,
+        file_model: Option<&[u8; 16]>,
+        f: impl FnOnce(&Codec) -> Result<T>,
+    ) -> Result<T> {
+        let mut slot = self.codec.borrow_mut();
+        let stale = match (slot.as_ref(), file_model) {
+            (None, _) => true,
+            (Some(codec), Some(id)) => {
+                self.follow_files && codec.model().id != *id && Model::builtin_with_id(id).is_some()
+            }
+            (Some(_), None) => false,
+        };
+        if stale {
+            *slot = None; // its GPU memory goes before the next codec's comes
+            *slot = Some((self.open)(file_model)?);
         }
-        let codec = (self.open)()?;
-        Ok(self.codec.get_or_init(|| codec))
+        f(slot.as_ref().expect("opened above"))
     }
 }
 

@@ -32,9 +32,13 @@ Without a GPU, install Mesa's lavapipe (apt-get install mesa-vulkan-drivers)."
 struct Cli {
     #[command(subcommand)]
     command: Command,
-    /// Weight file (safetensors); default: the model compiled into this binary
-    #[arg(long, global = true, value_name = "FILE")]
+    /// Weight file (safetensors) instead of a model compiled into this binary
+    #[arg(long, global = true, value_name = "FILE", conflicts_with = "model")]
     weights: Option<PathBuf>,
+    /// Which compiled-in model encodes (see `vaec-gpu info --models`); default: the first.
+    /// Decoding follows the model named in each file unless this or --weights is given
+    #[arg(long, global = true, value_name = "NAME")]
+    model: Option<String>,
     /// GPU backend; default: WGPU_BACKEND, else the first adapter found
     #[arg(long, global = true, value_enum)]
     backend: Option<BackendArg>,
@@ -92,11 +96,14 @@ enum Command {
         #[arg(short, long)]
         force: bool,
     },
-    /// Print the header of .vaec files
+    /// Print the header of .vaec files, or (--models) the models compiled into this binary
     Info {
         /// .vaec files
-        #[arg(required = true)]
+        #[arg(required_unless_present = "models")]
         inputs: Vec<PathBuf>,
+        /// List the compiled-in models: name, widths, entropy model, decoder cost, identity
+        #[arg(long)]
+        models: bool,
     },
     /// Rate and distortion on a folder of images: real file sizes, PSNR, MS-SSIM
     Eval {
@@ -181,11 +188,28 @@ pub(crate) fn explain(e: &Error) -> String {
     format!("{e}{hint}")
 }
 
-fn load_model(cli: &Cli) -> Result<Model> {
-    match &cli.weights {
-        Some(p) => Model::load(p),
+/// The model: --weights, else --model, else the shipped model that made the file (`file_model`,
+/// when decoding), else the default.
+fn load_model(cli: &Cli, file_model: Option<&[u8; 16]>) -> Result<Model> {
+    if let Some(p) = &cli.weights {
+        return Model::load(p);
+    }
+    if let Some(name) = &cli.model {
+        return Model::builtin_named(name);
+    }
+    match file_model.and_then(Model::builtin_with_id) {
+        Some(model) => model,
         None => Model::builtin(),
     }
+}
+
+/// The codec, opened on first use with the model [`load_model`] picks.
+fn lazy_codec(cli: &Cli) -> LazyCodec<'_> {
+    let follow_files = cli.weights.is_none() && cli.model.is_none();
+    LazyCodec::new(
+        move |file_model| open_codec(cli, load_model(cli, file_model)?),
+        follow_files,
+    )
 }
 
 fn open_codec(cli: &Cli, model: Model) -> Result<Codec> {
@@ -241,7 +265,10 @@ fn limits(cli: &Cli) -> Limits {
 
 fn run(cli: Cli) -> Result<ExitCode> {
     match &cli.command {
-        Command::Info { inputs } => {
+        Command::Info { inputs, models } => {
+            if *models {
+                list_models()?;
+            }
             let mut failed = 0;
             for path in inputs {
                 if let Err(e) = info(path, &limits(&cli)) {
@@ -258,7 +285,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             force,
             psnr,
         } => {
-            let codec = LazyCodec::new(|| open_codec(&cli, load_model(&cli)?));
+            let codec = lazy_codec(&cli);
             let images = [
                 "png", "jpg", "jpeg", "webp", "bmp", "tif", "tiff", "ppm", "pgm", "pnm",
             ];
@@ -271,14 +298,14 @@ fn run(cli: Cli) -> Result<ExitCode> {
             output,
             force,
         } => {
-            let codec = LazyCodec::new(|| open_codec(&cli, load_model(&cli)?));
+            let codec = lazy_codec(&cli);
             let limits = limits(&cli);
             batch(inputs, output.as_deref(), &["vaec"], "png", |input, out| {
                 decode_one(&codec, &limits, input, out, *force, cli.verbose)
             })
         }
         Command::Eval { dir, quality, json } => {
-            let codec = open_codec(&cli, load_model(&cli)?)?;
+            let codec = open_codec(&cli, load_model(&cli, None)?)?;
             eval::eval(&codec, dir, quality, *json)
         }
         Command::Bench {
@@ -290,7 +317,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             portable_kernels,
             peak_gflops,
         } => {
-            let codec = open_codec_with(&cli, load_model(&cli)?, *portable_kernels)?;
+            let codec = open_codec_with(&cli, load_model(&cli, None)?, *portable_kernels)?;
             let picture = match image {
                 Some(p) => read_image(p)?,
                 None => synthetic_picture(size)?,
@@ -316,7 +343,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         } => {
             let model = match random {
                 Some(nm) => Model::random(nm[0], nm[1], 8, 1),
-                None => load_model(&cli)?,
+                None => load_model(&cli, None)?,
             };
             let codec = open_codec(&cli, model)?;
             let image = read_image(input)?;
@@ -376,10 +403,27 @@ fn encode_one(
     // refuse before doing the work, not only when writing
     refuse_overwrite(output, force)?;
     let image = read_image(input)?;
-    let codec = codec.get()?;
+    codec.with(None, |codec| {
+        encode_with(
+            codec,
+            &image,
+            (input, output),
+            quality,
+            (force, psnr, verbose),
+        )
+    })
+}
+
+fn encode_with(
+    codec: &Codec,
+    image: &Image,
+    (input, output): (&Path, &Path),
+    quality: f32,
+    (force, psnr, verbose): (bool, bool, bool),
+) -> Result<()> {
     codec.context().reset_peak_memory();
     let t = Instant::now();
-    let encoded = codec.encode(&image, quality)?;
+    let encoded = codec.encode(image, quality)?;
     let secs = t.elapsed().as_secs_f64();
     write_atomic(output, &encoded.bytes, force)?;
     let pixels = (image.width * image.height) as f64;
@@ -394,7 +438,7 @@ fn encode_one(
     );
     if psnr {
         let decoded = codec.decode(&encoded.bytes)?;
-        line += &format!(", PSNR {:.2} dB", metrics::psnr(&image, &decoded));
+        line += &format!(", PSNR {:.2} dB", metrics::psnr(image, &decoded));
     }
     if verbose {
         let (tiles, _) = codec.tile_counts(image.width, image.height)?;
@@ -425,11 +469,22 @@ fn decode_one(
     refuse_overwrite(output, force)?;
     let bytes = read_input(input)?;
     // a bad file is refused before the weights or the GPU are touched
-    format::parse(&bytes, limits)?;
-    let codec = codec.get()?;
+    let model_id = format::parse(&bytes, limits)?.header.model_id;
+    codec.with(Some(&model_id), |codec| {
+        decode_with(codec, &bytes, (input, output), force, verbose)
+    })
+}
+
+fn decode_with(
+    codec: &Codec,
+    bytes: &[u8],
+    (input, output): (&Path, &Path),
+    force: bool,
+    verbose: bool,
+) -> Result<()> {
     codec.context().reset_peak_memory();
     let t = Instant::now();
-    let image = codec.decode(&bytes)?;
+    let image = codec.decode(bytes)?;
     let secs = t.elapsed().as_secs_f64();
     write_image(&image, output, force)?;
     if verbose {
@@ -447,15 +502,42 @@ fn decode_one(
     Ok(())
 }
 
+/// One line per compiled-in model.
+fn list_models() -> Result<()> {
+    for (i, name) in Model::builtin_names().into_iter().enumerate() {
+        let m = Model::builtin_named(name)?;
+        let kind = match m.int_context {
+            Some(_) => "mean-scale hyperprior with checkerboard context (files: version 3)",
+            None => "scale hyperprior (files: version 2)",
+        };
+        let kmacs = m.decoder_macs(768, 512) as f64 / (768.0 * 512.0) / 1e3;
+        println!(
+            "{name}{}: N={} M={}, {kind}, {} quality levels, decoder {kmacs:.1}k multiply-adds per pixel, id {}",
+            if i == 0 { " (default)" } else { "" },
+            m.n,
+            m.m,
+            m.levels(),
+            hex(&m.id)
+        );
+    }
+    Ok(())
+}
+
 fn info(path: &Path, limits: &Limits) -> Result<()> {
     let bytes = read_input(path)?;
     let parsed = format::parse(&bytes, limits)?;
     let h = &parsed.header;
     println!("{}:", path.display());
-    println!("  format      vaec version {}", format::VERSION);
+    println!("  format      vaec version {}", h.version);
     println!("  size        {}x{} (8-bit sRGB)", h.width, h.height);
     println!("  quality     {}", h.quality());
-    println!("  model       {}", hex(&h.model_id));
+    let known = Model::builtin_names()
+        .into_iter()
+        .find(|n| Model::builtin_named(n).is_ok_and(|m| m.id == h.model_id));
+    let made_by = known.map_or(" (not a compiled-in model)".to_string(), |n| {
+        format!(" ({n})")
+    });
+    println!("  model       {}{made_by}", hex(&h.model_id));
     println!("  index hash  {}", hex(&h.index_hash));
     println!(
         "  bytes       {} ({:.4} bpp), header {}",
