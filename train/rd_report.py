@@ -1,16 +1,21 @@
 #!/usr/bin/env python3
-"""Kodak rate-distortion report: vaec-gpu against JPEG and WebP measured here, and CompressAI's
-published bmshj2018-hyperprior curve.
+"""Kodak rate-distortion report: vaec-gpu's curves (one or more `vaec-gpu eval --json` files)
+against what a user would pick instead, measured here on the same pictures (JPEG, WebP, AVIF and
+JPEG XL through Pillow and imagecodecs, real file sizes, PSNR on RGB), and CompressAI's published
+bmshj2018-hyperprior curve.
 
-    cargo run --release -- eval ../shared/data/kodak --json > docs/kodak_vaec.json
-    python3 train/rd_report.py docs/kodak_vaec.json --plot docs/rd_kodak.png
+    cargo run --release -- eval ../shared/data/kodak --quality 1,1.5,...,10 --json > docs/kodak_vaec.json
+    python3 train/rd_report.py docs/kodak_vaec.json [docs/kodak_light.json ...] --plot docs/rd_kodak.png
 
-JPEG and WebP go through Pillow (libjpeg-turbo, libwebp) on the same images, quality sweeps, real
-file sizes, PSNR on RGB. BD-rate (Bjontegaard, cubic fit of log rate over PSNR) uses the points of
-each curve in a rate window and is computed over the PSNR range both curves cover there; negative
-means vaec-gpu needs fewer bits for the same PSNR. Two windows: 0.08 to 1.1 bpp (a margin around
-the goal's range, so that the fits see the curves' ends) and exactly 0.1 to 1.0 bpp, the range the
-goal names. Fractional qualities give vaec-gpu more points in them (`--quality 1,1.5,2`).
+The classic codecs: JPEG (4:2:0), WebP (method 6), AVIF (libavif, speed 6, 4:4:4) and JPEG XL
+(libjxl, effort 7), each over a quality sweep; their curves are cached in --cache (the Kodak files'
+names and sizes are checked), since AVIF and JPEG XL take minutes. BD-rate (Bjontegaard, cubic fit
+of log rate over PSNR) uses the points of each curve in a rate window and is computed over the
+PSNR range both curves cover there; negative means the vaec-gpu curve needs fewer bits for the
+same PSNR. Windows: 0.1 to 2.0 bpp (the quality goal), 0.1 to 1.0 and 0.08 to 1.1 (the earlier
+ones). Fractional qualities give vaec-gpu more points (`--quality 1,1.5,2`). With two vaec-gpu
+curves, the second is also compared with the first (same transforms with and without context,
+or the default and the light model).
 """
 import argparse
 import glob
@@ -25,6 +30,7 @@ from PIL import Image
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 SHARED = os.path.join(ROOT, "..", "shared")
+WINDOWS = {"0.1-2.0 bpp": (0.1, 2.0), "0.1-1.0 bpp": (0.1, 1.0), "0.08-1.1 bpp": (0.08, 1.1)}
 
 
 def psnr(a, b):
@@ -32,25 +38,57 @@ def psnr(a, b):
     return 10 * math.log10(255 ** 2 / mse)
 
 
-def classic(files, fmt, qualities):
-    """Mean bpp and PSNR per quality setting of a Pillow codec."""
-    rows = []
+def pillow(fmt, **options):
+    def code(im, q):
+        buf = io.BytesIO()
+        Image.fromarray(im).save(buf, fmt, quality=q, **options)
+        data = buf.getvalue()
+        return data, np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
+    return code
+
+
+def jpeg_xl(im, distance):
+    import imagecodecs
+    data = imagecodecs.jpegxl_encode(im, effort=7, distance=distance)
+    return data, imagecodecs.jpegxl_decode(data)
+
+
+# name: (coder, settings from smallest to largest)
+CLASSIC = {
+    "JPEG": (pillow("JPEG", subsampling="4:2:0"), [5, 10, 15, 20, 30, 40, 50, 60, 70, 80, 90, 95, 98]),
+    "WebP": (pillow("WEBP", method=6), [0, 5, 10, 20, 30, 40, 50, 60, 70, 80, 90, 95, 98]),
+    "AVIF 4:4:4": (pillow("AVIF", speed=6, subsampling="4:4:4"), [10, 20, 30, 40, 50, 60, 70, 75, 80, 85, 90, 95]),
+    "JPEG XL": (jpeg_xl, [12.0, 8.0, 6.0, 4.0, 3.0, 2.5, 2.0, 1.5, 1.0, 0.7, 0.5, 0.35]),
+}
+
+
+def classic(files, name):
+    """Mean bpp and PSNR per setting of a classic codec on the pictures."""
+    code, settings = CLASSIC[name]
     images = [np.asarray(Image.open(f).convert("RGB")) for f in files]
-    for q in qualities:
+    rows = []
+    for s in settings:
         bpps, psnrs = [], []
         for im in images:
-            buf = io.BytesIO()
-            kwargs = {"quality": q}
-            if fmt == "WEBP":
-                kwargs["method"] = 6
-            else:
-                kwargs["subsampling"] = "4:2:0"
-            Image.fromarray(im).save(buf, fmt, **kwargs)
-            dec = np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert("RGB"))
-            bpps.append(len(buf.getvalue()) * 8 / (im.shape[0] * im.shape[1]))
+            data, dec = code(im, s)
+            bpps.append(len(data) * 8 / (im.shape[0] * im.shape[1]))
             psnrs.append(psnr(im, dec))
-        rows.append({"quality": q, "bpp": float(np.mean(bpps)), "psnr": float(np.mean(psnrs))})
+        rows.append({"setting": s, "bpp": float(np.mean(bpps)), "psnr": float(np.mean(psnrs))})
     return rows
+
+
+def classic_curves(files, cache):
+    key = [[os.path.basename(f), os.path.getsize(f)] for f in files]
+    stored = json.load(open(cache)) if cache and os.path.exists(cache) else {}
+    if stored.get("files") != key:
+        stored = {"files": key, "curves": {}}
+    for name in CLASSIC:
+        if name not in stored["curves"]:
+            print(f"measuring {name} on {len(files)} pictures", flush=True)
+            stored["curves"][name] = classic(files, name)
+    if cache:
+        json.dump(stored, open(cache, "w"), indent=1)
+    return stored["curves"]
 
 
 def bd_rate(r1, p1, r2, p2):
@@ -65,8 +103,17 @@ def bd_rate(r1, p1, r2, p2):
     return (math.exp((i2 - i1) / (hi - lo)) - 1) * 100
 
 
-def in_range(rows, lo=0.08, hi=1.1):
+def in_range(rows, lo, hi):
     return [r for r in rows if lo <= r["bpp"] <= hi]
+
+
+def bd_in_window(ref, test, lo, hi):
+    """BD-rate of `test` against `ref` from their points in [lo, hi] bpp; NaN with fewer than 4."""
+    ref, test = in_range(ref, lo, hi), in_range(test, lo, hi)
+    if len(ref) < 4 or len(test) < 4:
+        return float("nan")
+    arr = lambda rows, k: np.array([r[k] for r in rows])  # noqa: E731
+    return bd_rate(arr(ref, "bpp"), arr(ref, "psnr"), arr(test, "bpp"), arr(test, "psnr"))
 
 
 def compare_with_likelihood(vaec, lik):
@@ -88,67 +135,73 @@ def compare_with_likelihood(vaec, lik):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("vaec_json", help="output of `vaec-gpu eval DIR --json`")
+    p.add_argument("vaec_json", nargs="+", help="outputs of `vaec-gpu eval DIR --json`")
+    p.add_argument("--label", action="append", help="a name per vaec-gpu curve (default: the file name)")
     p.add_argument("--kodak", default=os.path.join(SHARED, "data", "kodak"))
+    p.add_argument("--cache", default=os.path.join(ROOT, "docs", "rd_classic.json"),
+                   help="where the classic codecs' curves are kept ('' to measure every time)")
     p.add_argument("--plot", help="write an RD plot (PNG)")
     p.add_argument("--json", help="write all curves and BD-rates")
     p.add_argument("--likelihood", help="output of `vaec_train.py eval --json`: compare file sizes with it")
     args = p.parse_args()
 
-    vaec = json.load(open(args.vaec_json))
+    labels = args.label or []
+    runs = []
+    for i, path in enumerate(args.vaec_json):
+        label = labels[i] if i < len(labels) else os.path.splitext(os.path.basename(path))[0]
+        runs.append((label, json.load(open(path))))
     files = sorted(glob.glob(os.path.join(args.kodak, "*.png")))
-    jpeg = classic(files, "JPEG", [5, 10, 15, 20, 30, 40, 50, 60, 70, 80, 90, 95])
-    webp = classic(files, "WEBP", [0, 5, 10, 20, 30, 40, 50, 60, 70, 80, 90, 95])
+    refs = {f"{name} (here)": rows for name, rows in classic_curves(files, args.cache).items()}
     ref = json.load(open(os.path.join(SHARED, "reference", "compressai_kodak.json")))["files"]
     cai = ref["results/image/kodak/compressai-bmshj2018-hyperprior_mse_cpu.json"]["results"]
-    cai_rows = [{"bpp": b, "psnr": q} for b, q in zip(cai["bpp"], cai["psnr-rgb"])]
+    refs["CompressAI bmshj2018-hyperprior (published)"] = [
+        {"bpp": b, "psnr": q} for b, q in zip(cai["bpp"], cai["psnr-rgb"])]
 
-    v = vaec["rows"]
-    vr, vp = np.array([r["bpp"] for r in v]), np.array([r["psnr"] for r in v])
-    curves = {"JPEG (Pillow, here)": jpeg, "WebP (Pillow, here)": webp,
-              "CompressAI bmshj2018-hyperprior (published)": cai_rows}
-    print(f"adapter: {vaec.get('adapter')}")
-    print("| quality | bpp (file size) | PSNR dB | MS-SSIM |")
-    print("|---|---|---|---|")
-    for r in v:
-        ms = r.get("ms_ssim")
-        print(f"| {r['quality']:g} | {r['bpp']:.4f} | {r['psnr']:.3f} | {ms if ms is None else format(ms, '.4f')} |")
-    print()
-    windows = {"0.08-1.1 bpp": (0.08, 1.1), "0.1-1.0 bpp": (0.1, 1.0)}
-    bds = {w: {} for w in windows}
-    for w, (lo, hi) in windows.items():
-        v_in = in_range(v, lo, hi)
-        print(f"vaec-gpu points between {lo} and {hi} bpp: {len(v_in)}")
-        if len(v_in) < 4:
-            raise SystemExit(f"BD-rate needs at least 4 vaec-gpu points between {lo} and {hi} bpp: "
-                             "evaluate more qualities (vaec-gpu eval --quality 1,1.5,2,...)")
-        vr_in, vp_in = np.array([r["bpp"] for r in v_in]), np.array([r["psnr"] for r in v_in])
-        for name, rows in curves.items():
-            rows = in_range(rows, lo, hi)
-            bds[w][name] = bd_rate(np.array([r["bpp"] for r in rows]),
-                                   np.array([r["psnr"] for r in rows]), vr_in, vp_in)
-            print(f"BD-rate of vaec-gpu vs {name}, {w}: {bds[w][name]:+.1f}%")
+    bds = {}
+    for label, vaec in runs:
+        v = vaec["rows"]
+        print(f"\n## {label}\nadapter: {vaec.get('adapter')}")
+        print("| quality | bpp (file size) | PSNR dB | MS-SSIM |")
+        print("|---|---|---|---|")
+        for r in v:
+            ms = r.get("ms_ssim")
+            print(f"| {r['quality']:g} | {r['bpp']:.4f} | {r['psnr']:.3f} | {ms if ms is None else format(ms, '.4f')} |")
+        print(f"best quality: {max(r['psnr'] for r in v):.2f} dB at "
+              f"{max(v, key=lambda r: r['psnr'])['bpp']:.3f} bpp")
+        bds[label] = {}
+        print("\n| BD-rate against | " + " | ".join(WINDOWS) + " |")
+        print("|---|" + "---|" * len(WINDOWS))
+        for name, rows in list(refs.items()) + [(l, r["rows"]) for l, r in runs if l != label]:
+            bds[label][name] = {w: bd_in_window(rows, v, lo, hi) for w, (lo, hi) in WINDOWS.items()}
+            cells = " | ".join(f"{x:+.1f}%" if x == x else "-" for x in bds[label][name].values())
+            print(f"| {name} | {cells} |")
+        for w, (lo, hi) in WINDOWS.items():
+            print(f"vaec-gpu points between {lo} and {hi} bpp: {len(in_range(v, lo, hi))}")
     if args.likelihood:
-        compare_with_likelihood(vaec, json.load(open(args.likelihood)))
+        compare_with_likelihood(runs[0][1], json.load(open(args.likelihood)))
     if args.plot:
         import matplotlib
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
-        fig, ax = plt.subplots(figsize=(7, 5))
-        for name, rows in curves.items():
-            rows = in_range(rows, 0, 1.8)
-            ax.plot([r["bpp"] for r in rows], [r["psnr"] for r in rows], "o-", ms=3, label=name)
-        ax.plot(vr, vp, "s-", lw=2, label="vaec-gpu (real file sizes)")
-        ax.set_xlabel("bits per pixel")
+        fig, ax = plt.subplots(figsize=(8, 5.5))
+        for name, rows in refs.items():
+            rows = in_range(rows, 0, 2.3)
+            ax.plot([r["bpp"] for r in rows], [r["psnr"] for r in rows], "o-", ms=3, lw=1, label=name)
+        for label, vaec in runs:
+            v = vaec["rows"]
+            ax.plot([r["bpp"] for r in v], [r["psnr"] for r in v], "s-", lw=2, label=f"vaec-gpu {label}")
+        ax.set_xlabel("bits per pixel (real file sizes)")
         ax.set_ylabel("PSNR RGB (dB)")
-        ax.set_title("Kodak, 24 images")
-        ax.set_xlim(0, 1.8)
+        ax.set_title(f"Kodak, {len(files)} images")
+        ax.set_xlim(0, 2.3)
         ax.grid(alpha=0.3)
-        ax.legend()
+        ax.legend(fontsize=8)
         fig.tight_layout()
         fig.savefig(args.plot, dpi=110)
     if args.json:
-        json.dump({"vaec": v, "jpeg": jpeg, "webp": webp, "bd_rate_percent_by_window": bds}, open(args.json, "w"), indent=1)
+        out = {"vaec": {label: vaec["rows"] for label, vaec in runs}, "references": refs,
+               "bd_rate_percent": bds}
+        json.dump(out, open(args.json, "w"), indent=1)
 
 
 if __name__ == "__main__":

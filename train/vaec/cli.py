@@ -65,10 +65,15 @@ def main():
                    help="grow a scale model into the mean-scale checkerboard context model first")
     t.add_argument("--freeze-transforms", action="store_true",
                    help="train only the entropy model (h_a, h_s, context, priors): g_a, g_s and the gains stay")
+    t.add_argument("--latent-cache", type=int, default=0, metavar="CROPS",
+                   help="with --freeze-transforms: compute y for this many crops once and train the entropy "
+                        "model on them (several times faster steps)")
     t.add_argument("--minutes", type=float, default=0)
     t.add_argument("--steps", type=int, default=0)
     t.add_argument("--lr", type=float, default=1e-3)
     t.add_argument("--gain-lr", type=float, default=0, help="learning rate of the gain vectors (default --lr)")
+    t.add_argument("--context-lr", type=float, default=0,
+                   help="learning rate of the context and entropy-parameter network (default --lr)")
     t.add_argument("--crop", type=int, default=512,
                    help="crop side; 128 (with --batch 8) learns fastest from scratch, but the entropy "
                         "model then fits crop borders: move to 512 after the first few thousand steps")

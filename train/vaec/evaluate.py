@@ -59,7 +59,7 @@ def picture(model, int_tensors, path, q):
         row["y_bits_float_hs"] = table_bits(model, symbols, scale_indexes(model, hyper))
     else:
         a_p = int(int_tensors["entropy_parameters_int.output_frac_bits"][0])
-        y_hat = symbols + means / 2 ** a_p
+        y_hat = (symbols + means / 2 ** a_p).float()
     _, inv_gain = model.gains(q - 1)
     row["y_bits"] = y_bits
     row["int_bpp"] = (y_bits + z_bits) / (h * w)

@@ -87,9 +87,15 @@ class QuantizedLayer:
         }
 
 
+# h_s's geometry in weight files written before layers carried theirs
+H_S_GEOMETRY = {"h_s_int.0": (5, 2, 2, 1, 1), "h_s_int.2": (5, 2, 2, 1, 1), "h_s_int.4": (3, 1, 1, 0, 1)}
+
+
 def run_layer(x, tensors, prefix):
     """One integer layer on a float64 tensor of integers (exact)."""
-    k, stride, pad, transposed, relu = (int(v) for v in tensors[f"{prefix}.geometry"])
+    geometry = tensors.get(f"{prefix}.geometry")
+    geometry = H_S_GEOMETRY[prefix] if geometry is None else geometry
+    k, stride, pad, transposed, relu = (int(v) for v in geometry)
     w = tensors[f"{prefix}.weight"].double()
     b = tensors[f"{prefix}.bias"].double()
     sh = tensors[f"{prefix}.shift"].long().view(1, -1, 1, 1)

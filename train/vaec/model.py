@@ -149,8 +149,17 @@ class GainedHyperprior(nn.Module):
         return anchors * s1 + (1 - anchors) * s2, anchors * m1 + (1 - anchors) * m2
 
     def forward(self, x, q):
-        _, inv_gain = self.gains(q)
         y, z = self.analysis(x, q)
+        return self._code(y, z, q)
+
+    def forward_latent(self, y_raw, q):
+        """The rate terms from y before the gain (a cached g_a output; frozen transforms only)."""
+        gain, _ = self.gains(q)
+        y = y_raw * gain
+        return self._code(y, self._transform(self.h_a, self.hyper_input(y)), q)
+
+    def _code(self, y, z, q):
+        _, inv_gain = self.gains(q)
         z_hat, z_likelihoods = self.entropy_bottleneck(z)
         hyper = self._transform(self.h_s, z_hat)
         means = None

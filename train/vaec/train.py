@@ -16,6 +16,10 @@ from .model import LAMBDAS, add_context
 from .paths import WEIGHTS, Paths
 
 
+def _learning_rates(args):
+    return {"networks": args.lr, "gains": args.gain_lr or args.lr, "context": args.context_lr or args.lr}
+
+
 def _optimizers(model, args):
     """Adam for the networks, a second group for the gain vectors (new quality levels learn
     faster), and CompressAI's auxiliary Adam for the factorized prior's quantiles."""
@@ -23,13 +27,41 @@ def _optimizers(model, args):
     named = [(n, p) for n, p in model.named_parameters() if not n.endswith("quantiles")]
     for n, p in named:
         p.requires_grad_(not n.startswith(frozen))
-    gain_params = [p for n, p in named if n in ("y_gain_log", "y_inv_gain_log") and p.requires_grad]
-    other = [p for n, p in named if n not in ("y_gain_log", "y_inv_gain_log") and p.requires_grad]
-    groups = [{"params": other, "lr": args.lr}]
+    gains = ("y_gain_log", "y_inv_gain_log")
+    new_parts = ("context_prediction.", "entropy_parameters.")
+    gain_params = [p for n, p in named if n in gains and p.requires_grad]
+    grown = [p for n, p in named if n.startswith(new_parts)]
+    other = [p for n, p in named if n not in gains and not n.startswith(new_parts) and p.requires_grad]
+    lrs = _learning_rates(args)
+    groups = [{"params": other, "lr": lrs["networks"], "name": "networks"}]
     if gain_params:
-        groups.append({"params": gain_params, "lr": args.gain_lr or args.lr})
+        groups.append({"params": gain_params, "lr": lrs["gains"], "name": "gains"})
+    if grown:
+        # the context's parts start from scratch: they may learn faster than the trained rest
+        groups.append({"params": grown, "lr": lrs["context"], "name": "context"})
     aux = [p for n, p in model.named_parameters() if n.endswith("quantiles")]
-    return torch.optim.Adam(groups), torch.optim.Adam(aux, lr=1e-3), other + gain_params
+    return torch.optim.Adam(groups), torch.optim.Adam(aux, lr=1e-3), other + gain_params + grown
+
+
+@torch.no_grad()
+def latent_cache(model, images, args, paths, dev):
+    """g_a's output (before the gain) for args.latent_cache random crops, as float16, computed once
+    and kept in the run's folder: with frozen transforms a step then costs only the entropy model."""
+    path = os.path.join(paths.runs, f"latents_{args.crop}_{args.latent_cache}_{args.seed}.pt")
+    if os.path.exists(path):
+        return torch.load(path)
+    sampler = CropSampler(images, args.crop, args.seed + 12345)
+    model.eval()
+    parts = []
+    for i in range(0, args.latent_cache, args.batch):
+        x = sampler.batch(min(args.batch, args.latent_cache - i), dev)
+        parts.append(model._transform(model.g_a, x).half().cpu())
+    model.train()
+    cache = torch.cat(parts)
+    os.makedirs(paths.runs, exist_ok=True)
+    torch.save(cache, path + ".tmp")
+    os.replace(path + ".tmp", path)
+    return cache
 
 
 def run(args):
@@ -75,11 +107,19 @@ def run(args):
         if added:  # the gains' Adam moments have the old shape
             for p in (model.y_gain_log, model.y_inv_gain_log):
                 opt.state.pop(p, None)
-        for g, lr in zip(opt.param_groups, (args.lr, args.gain_lr or args.lr)):
-            g["lr"] = lr
+        lrs = _learning_rates(args)
+        for i, g in enumerate(opt.param_groups):
+            # older checkpoints have unnamed groups: networks, then gains
+            g["lr"] = lrs[g.get("name", ("networks", "gains")[min(i, 1)])]
 
     images = smoke_images() if args.smoke else training_images(folder=args.data)[1]
     sampler = CropSampler(images, args.crop, args.seed + info["step"])
+    cache = None
+    if args.latent_cache:
+        if not args.freeze_transforms:
+            raise SystemExit("--latent-cache needs --freeze-transforms (y must not change)")
+        cache = latent_cache(model, images, args, paths, dev)
+        print(f"latent cache: {cache.shape[0]} crops of y", flush=True)
     levels = len(LAMBDAS)
     weights = [float(w) for w in args.quality_weights.split(",")] if args.quality_weights else [1.0] * levels
     if len(weights) != levels:
@@ -99,12 +139,17 @@ def run(args):
         elapsed = time.time() - start
         if (args.minutes and elapsed > args.minutes * 60) or (args.steps and step - info["step"] >= args.steps):
             break
-        x = sampler.batch(args.batch, dev)
-        if args.bf16:
-            x = x.contiguous(memory_format=torch.channels_last)
         q = step % levels if args.round_robin else random.choices(range(levels), weights)[0]
-        x_hat, y_lik, z_lik = model(x, q)
-        num_pixels = x.shape[0] * x.shape[2] * x.shape[3]
+        if cache is not None:
+            y_raw = cache[torch.randint(0, cache.shape[0], (args.batch,))].to(dev).float()
+            x_hat, y_lik, z_lik = model.forward_latent(y_raw, q)
+            num_pixels = args.batch * args.crop * args.crop
+        else:
+            x = sampler.batch(args.batch, dev)
+            if args.bf16:
+                x = x.contiguous(memory_format=torch.channels_last)
+            x_hat, y_lik, z_lik = model(x, q)
+            num_pixels = x.shape[0] * x.shape[2] * x.shape[3]
         bpp = (torch.log(y_lik).sum() + torch.log(z_lik).sum()) / (-math.log(2) * num_pixels)
         if x_hat is None:  # frozen transforms: the distortion does not depend on what is trained
             loss, psnr = bpp, float("nan")
