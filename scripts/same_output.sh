@@ -5,12 +5,14 @@
 # seeds with both and compares the pixels, then times both with `vaec-gpu bench` in one run.
 #
 #     scripts/same_output.sh BASE [KODAK_DIR]        # e.g. scripts/same_output.sh 6d59a1f
+#
+# PAUSE_PIDS="1234 5678" pauses those processes (a training run, say) while the speed is measured.
 set -euo pipefail
 base=${1:?usage: scripts/same_output.sh BASE [KODAK_DIR]}
 root=$(cd "$(dirname "$0")/.." && pwd)
 kodak=${2:-$root/../shared/data/kodak}
 work=$(mktemp -d)
-trap 'git -C "$root" worktree remove --force "$work/base" >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
+trap 'for pid in ${PAUSE_PIDS:-}; do kill -CONT "$pid" 2>/dev/null; done; git -C "$root" worktree remove --force "$work/base" >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
 export XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-$work}
 
 echo "== building $base and the working tree (release)"
@@ -57,12 +59,14 @@ done
 echo "decoded: $decoded files (PNG bytes compared)"
 
 echo "== speed, one run: $base then the working tree, then again"
-for round in 1 2; do
+for pid in ${PAUSE_PIDS:-}; do kill -STOP "$pid"; done
+for round in 1 2 3; do
     for bin in old new; do
         "$work/vaec-$bin" bench "$kodak/kodim23.png" --iterations 3 --json |
             python3 -c "import json, sys; r = json.load(sys.stdin); print('$bin', 'encode %.1f ms, decode %.1f ms' % (1e3 * r['encode_seconds'], 1e3 * r['decode_seconds']), r['adapter'])"
     done
 done
+for pid in ${PAUSE_PIDS:-}; do kill -CONT "$pid"; done
 if [ $differ -ne 0 ]; then
     echo "same_output: the outputs differ"
     exit 1

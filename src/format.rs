@@ -187,6 +187,12 @@ pub fn parse<'a>(bytes: &'a [u8], limits: &Limits) -> Result<Parsed<'a>> {
             "version {version} is not supported (this build reads {VERSION_SCALE} and {VERSION_CONTEXT})"
         )));
     }
+    if bytes[5] != 0 || bytes[33] != 0 {
+        return Err(Error::Format(format!(
+            "flags {} and reserved byte {} must be 0 in this version",
+            bytes[5], bytes[33]
+        )));
+    }
     let header_len = u16_at(bytes, 6) as usize;
     let count = u16_at(bytes, 44) as usize;
     if header_len != FIXED_HEADER + 8 * count + 4 {

@@ -124,3 +124,257 @@ fn batch_mode_reports_bad_files_and_goes_on() {
     );
     assert!(!outdir.join("bad.vaec").exists());
 }
+
+/// A small `.vaec` file made by the command line, in `dir`.
+fn coded_crop(dir: &Path) -> std::path::PathBuf {
+    let input = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data_crop.png");
+    let coded = dir.join("crop.vaec");
+    let out = vaec(&[
+        "encode",
+        input.to_str().unwrap(),
+        "-o",
+        coded.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    coded
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn only_regular_files_are_ever_replaced() {
+    use std::ffi::CString;
+    use std::os::unix::fs::FileTypeExt;
+    let dir = scratch("special");
+    let coded = coded_crop(&dir);
+    let decode = |out: &Path, force: bool| {
+        let mut args = vec![
+            "decode",
+            coded.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+        ];
+        if force {
+            args.push("--force");
+        }
+        vaec(&args)
+    };
+    // a FIFO: refused even with --force, and still a FIFO afterwards
+    let fifo = dir.join("fifo.png");
+    let c = CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: plain syscall on a path we own
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0, "mkfifo");
+    assert_fails(&decode(&fifo, true), "not a regular file");
+    assert!(std::fs::symlink_metadata(&fifo)
+        .unwrap()
+        .file_type()
+        .is_fifo());
+    // a device node (a copy of /dev/null) where the test may make one, else /dev/null by a link
+    let device = dir.join("device.png");
+    let c = CString::new(device.to_str().unwrap()).unwrap();
+    // SAFETY: as above; makedev(1, 3) is /dev/null's number
+    let made = unsafe { libc::mknod(c.as_ptr(), libc::S_IFCHR | 0o600, libc::makedev(1, 3)) } == 0;
+    if !made {
+        std::os::unix::fs::symlink("/dev/null", &device).unwrap();
+    }
+    assert_fails(&decode(&device, true), "not a regular file");
+    let meta = std::fs::metadata(&device).unwrap();
+    assert!(
+        meta.file_type().is_char_device(),
+        "the device node was replaced"
+    );
+    // a directory named like an output
+    let folder = dir.join("folder.png");
+    std::fs::create_dir(&folder).unwrap();
+    assert_fails(&decode(&folder, true), "not a regular file");
+}
+
+#[cfg(unix)]
+#[test]
+fn symlinks_are_written_through_only_with_force() {
+    let dir = scratch("symlink");
+    let coded = coded_crop(&dir);
+    let target = dir.join("target.png");
+    std::fs::write(&target, b"keep").unwrap();
+    let link = dir.join("link.png");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    let decode = |force: bool| {
+        let mut args = vec![
+            "decode",
+            coded.to_str().unwrap(),
+            "-o",
+            link.to_str().unwrap(),
+        ];
+        if force {
+            args.push("--force");
+        }
+        vaec(&args)
+    };
+    assert_fails(&decode(false), "symbolic link");
+    assert_eq!(std::fs::read(&target).unwrap(), b"keep");
+    let out = decode(true);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // the link is still a link, and the file it points to holds the picture
+    assert!(std::fs::symlink_metadata(&link)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    assert_eq!(image::open(&target).unwrap().width(), 64);
+    // a dangling link is not replaced without --force either
+    let dangling = dir.join("dangling.png");
+    std::os::unix::fs::symlink(dir.join("nowhere.png"), &dangling).unwrap();
+    let out = vaec(&[
+        "decode",
+        coded.to_str().unwrap(),
+        "-o",
+        dangling.to_str().unwrap(),
+    ]);
+    assert_fails(&out, "symbolic link");
+    assert!(!dir.join("nowhere.png").exists());
+}
+
+#[test]
+fn outputs_are_named_and_formatted_as_asked() {
+    let dir = scratch("formats");
+    let coded = coded_crop(&dir);
+    let out = vaec(&[
+        "decode",
+        coded.to_str().unwrap(),
+        "-o",
+        dir.join("x.xyz").to_str().unwrap(),
+    ]);
+    assert_fails(&out, "unknown output extension");
+    let ppm = dir.join("x.ppm");
+    let out = vaec(&[
+        "decode",
+        coded.to_str().unwrap(),
+        "-o",
+        ppm.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(&std::fs::read(&ppm).unwrap()[..2], b"P6");
+    // an existing folder as the output of one input: a clear error, with or without --force
+    let folder = dir.join("pictures");
+    std::fs::create_dir(&folder).unwrap();
+    for force in [false, true] {
+        let mut args = vec![
+            "decode",
+            coded.to_str().unwrap(),
+            "-o",
+            folder.to_str().unwrap(),
+        ];
+        if force {
+            args.push("--force");
+        }
+        assert_fails(&vaec(&args), "is a directory");
+    }
+}
+
+#[test]
+fn batch_outputs_that_collide_are_refused_before_anything_is_written() {
+    let dir = scratch("collide");
+    let crop = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data_crop.png");
+    let img = image::open(&crop).unwrap();
+    img.save(dir.join("a.bmp")).unwrap();
+    img.save(dir.join("a.tiff")).unwrap();
+    let outdir = dir.join("out");
+    let out = vaec(&[
+        "encode",
+        dir.join("a.bmp").to_str().unwrap(),
+        dir.join("a.tiff").to_str().unwrap(),
+        "-o",
+        outdir.to_str().unwrap(),
+        "--force",
+    ]);
+    assert_fails(&out, "would both be written to");
+    assert!(!outdir.join("a.vaec").exists());
+    let out = vaec(&["encode", "-", "-"]);
+    assert_fails(&out, "standard input");
+}
+
+#[test]
+fn a_truncated_jpeg_is_an_error_that_names_the_file() {
+    let dir = scratch("truncated");
+    let crop = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data_crop.png");
+    let jpeg = dir.join("half.jpg");
+    image::open(&crop).unwrap().to_rgb8().save(&jpeg).unwrap();
+    let bytes = std::fs::read(&jpeg).unwrap();
+    std::fs::write(&jpeg, &bytes[..bytes.len() / 2]).unwrap();
+    let out = vaec(&["encode", jpeg.to_str().unwrap()]);
+    assert_fails(&out, "half.jpg");
+    assert!(!dir.join("half.vaec").exists());
+}
+
+#[test]
+fn an_adapter_name_that_matches_nothing_is_one_line_not_a_panic() {
+    let dir = scratch("adapter");
+    let input = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data_crop.png");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_vaec-gpu"))
+        .args([
+            "encode",
+            input.to_str().unwrap(),
+            "-o",
+            dir.join("x.vaec").to_str().unwrap(),
+        ])
+        .env("XDG_RUNTIME_DIR", std::env::temp_dir())
+        .env("WGPU_ADAPTER_NAME", "nomatch")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_fails(&out, "WGPU_ADAPTER_NAME");
+}
+
+#[test]
+fn reconstruct_with_random_weights_takes_n_comma_m_and_refuses_huge_ones() {
+    let dir = scratch("random");
+    let input = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data_crop.png");
+    let output = dir.join("r.png");
+    let run = |nm: &str| {
+        vaec(&[
+            "reconstruct",
+            input.to_str().unwrap(),
+            "-o",
+            output.to_str().unwrap(),
+            "--random",
+            nm,
+            "--force",
+        ])
+    };
+    let out = run("12,16");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_fails(&run("100000,100000"), "expected N,M");
+}
+
+#[test]
+fn eval_reports_a_bad_picture_and_goes_on() {
+    let dir = scratch("eval");
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data_crop.png"),
+        dir.join("a.png"),
+    )
+    .unwrap();
+    std::fs::write(dir.join("b.png"), b"not a picture").unwrap();
+    let out = vaec(&["eval", dir.to_str().unwrap(), "--quality", "3", "--json"]);
+    assert!(
+        !out.status.success(),
+        "a bad picture must show in the exit status"
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["rows"][0]["images"].as_array().unwrap().len(), 1);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("b.png"));
+}

@@ -78,3 +78,48 @@ fn every_header_bit_flip_and_sampled_payload_flips_are_errors() {
         }
     }
 }
+
+/// `file` with `extra` bytes appended to its substream `index`, lengths and checksums fixed up.
+fn with_appended(file: &[u8], index: usize, extra: &[u8]) -> Vec<u8> {
+    let count = u16::from_le_bytes([file[44], file[45]]) as usize;
+    let header_len = 46 + 8 * count + 4;
+    let lengths: Vec<usize> = (0..count)
+        .map(|i| u32::from_le_bytes(file[46 + 8 * i..50 + 8 * i].try_into().unwrap()) as usize)
+        .collect();
+    let mut out = file[..header_len].to_vec();
+    let len_at = 46 + 8 * index;
+    out[len_at..len_at + 4].copy_from_slice(&((lengths[index] + extra.len()) as u32).to_le_bytes());
+    let mut at = header_len;
+    for (i, len) in lengths.iter().enumerate() {
+        out.extend_from_slice(&file[at..at + len]);
+        if i == index {
+            out.extend_from_slice(extra);
+        }
+        at += len;
+    }
+    vaec_gpu::fuzzing::fix_checksums(&mut out);
+    out
+}
+
+#[test]
+fn bytes_appended_to_a_substream_are_an_error() {
+    let (codec, files) = files();
+    let model = codec.model();
+    let mut rng = Rng::new(11);
+    for file in &files {
+        let count = u16::from_le_bytes([file[44], file[45]]) as usize;
+        for index in 0..count {
+            for extra in [4, 1000] {
+                let junk: Vec<u8> = (0..extra).map(|_| rng.below(256) as u8).collect();
+                let bad = with_appended(file, index, &junk);
+                match decode_cpu(model, &bad, &Limits::default()) {
+                    Err(Error::Entropy { stream, .. }) => assert_eq!(stream, index),
+                    other => panic!(
+                        "substream {index} + {extra} bytes: {:?}",
+                        other.map(|i| (i.width, i.height))
+                    ),
+                }
+            }
+        }
+    }
+}

@@ -56,6 +56,7 @@ fn bad_vaec_files_fail_with_one_line() {
             assert!(peak_kib < 16 * 1024, "{name}: {peak_kib} KiB resident");
         }
     }
+    a_png_claiming_a_huge_picture_is_refused_before_decoding();
 }
 
 /// Runs vaec-gpu and returns its wall time and its own peak resident memory (wait4's rusage).
@@ -79,4 +80,54 @@ fn peak_resident_kib(args: &[&str]) -> (f64, i64) {
         usage
     };
     (start.elapsed().as_secs_f64(), usage.ru_maxrss)
+}
+
+/// A small PNG whose header declares a picture far above the pixel limit: signature, IHDR and one
+/// IDAT chunk of zeros (the start of the pixel data), as a damaged or malicious file would be.
+fn png_claiming(w: u32, h: u32) -> Vec<u8> {
+    fn chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
+        out.extend_from_slice(&(data.len() as u32).to_be_bytes());
+        let start = out.len();
+        out.extend_from_slice(kind);
+        out.extend_from_slice(data);
+        let crc = crc32fast::hash(&out[start..]);
+        out.extend_from_slice(&crc.to_be_bytes());
+    }
+    let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
+    let mut ihdr = Vec::new();
+    ihdr.extend_from_slice(&w.to_be_bytes());
+    ihdr.extend_from_slice(&h.to_be_bytes());
+    ihdr.extend_from_slice(&[8, 2, 0, 0, 0]); // 8-bit RGB
+    chunk(&mut out, b"IHDR", &ihdr);
+    // a zlib stream with one stored block of zeros, not the last
+    let len: u16 = 60_000;
+    let mut idat = vec![0x78, 0x01, 0x00];
+    idat.extend_from_slice(&len.to_le_bytes());
+    idat.extend_from_slice(&(!len).to_le_bytes());
+    idat.resize(idat.len() + len as usize, 0);
+    chunk(&mut out, b"IDAT", &idat);
+    out
+}
+
+/// Run from the test above, so that no other test shares the parent process while it measures.
+fn a_png_claiming_a_huge_picture_is_refused_before_decoding() {
+    let dir = scratch("bigpng");
+    let input = dir.join("huge.png");
+    std::fs::write(&input, png_claiming(13370, 13370)).unwrap();
+    let output = dir.join("huge.vaec");
+    let args = [
+        "encode",
+        input.to_str().unwrap(),
+        "-o",
+        output.to_str().unwrap(),
+    ];
+    let out = vaec(&args);
+    assert_fails(&out, "pixel count");
+    assert!(!output.exists());
+    #[cfg(target_os = "linux")]
+    {
+        let (seconds, peak_kib) = peak_resident_kib(&args);
+        eprintln!("huge.png: refused in {seconds:.3} s, peak resident memory {peak_kib} KiB");
+        assert!(peak_kib < 100 * 1024, "{peak_kib} KiB resident");
+    }
 }

@@ -71,9 +71,10 @@ fn empty_stream_round_trips() {
             decode_symbols(&bytes, &[], &tables, lanes).unwrap(),
             Vec::<i32>::new()
         );
+        // even an empty stream carries its final states
         assert_eq!(
-            decode_symbols(&[], &[], &tables, lanes).unwrap(),
-            Vec::<i32>::new()
+            decode_symbols(&[], &[], &tables, lanes),
+            Err(EntropyError::Truncated)
         );
     }
 }
@@ -97,20 +98,15 @@ fn size_is_close_to_the_estimate() {
 }
 
 #[test]
-fn truncated_streams_fail_or_differ_without_panicking() {
+fn every_truncation_is_an_error() {
     let mut rng = Rng::new(4);
     let tables = random_tables(&mut rng, 2);
     let indexes: Vec<u8> = (0..300).map(|_| rng.below(2) as u8).collect();
     let symbols: Vec<i32> = (0..300).map(|_| rng.below(50) as i32 - 25).collect();
     let bytes = encode_symbols(&symbols, &indexes, &tables, MAX_LANES).unwrap();
     for cut in 0..bytes.len() {
-        match decode_symbols(&bytes[..cut], &indexes, &tables, MAX_LANES) {
-            Err(_) => {}
-            Ok(decoded) => assert_ne!(
-                decoded, symbols,
-                "a stream cut to {cut} bytes decoded fully"
-            ),
-        }
+        let decoded = decode_symbols(&bytes[..cut], &indexes, &tables, MAX_LANES);
+        assert!(decoded.is_err(), "a stream cut to {cut} bytes decoded");
     }
     assert_eq!(
         decode_symbols(&bytes[..3], &indexes, &tables, MAX_LANES),
@@ -133,4 +129,32 @@ fn garbage_never_panics() {
         encode_symbols(&[0], &[9], &tables, 1),
         Err(EntropyError::BadIndex { index: 9, count: 3 })
     ));
+}
+
+#[test]
+fn appended_bytes_and_wrong_final_states_are_errors() {
+    let mut rng = Rng::new(6);
+    let tables = random_tables(&mut rng, 3);
+    let indexes: Vec<u8> = (0..500).map(|_| rng.below(3) as u8).collect();
+    let symbols: Vec<i32> = (0..500).map(|_| rng.below(20) as i32 - 10).collect();
+    for lanes in [1, 2, MAX_LANES] {
+        let bytes = encode_symbols(&symbols, &indexes, &tables, lanes).unwrap();
+        for extra in [4, 1000] {
+            let mut longer = bytes.clone();
+            longer.extend((0..extra).map(|_| rng.below(256) as u8));
+            assert_eq!(
+                decode_symbols(&longer, &indexes, &tables, lanes),
+                Err(EntropyError::Corrupt("bytes after the end of the stream")),
+                "{lanes} lanes, {extra} bytes appended"
+            );
+        }
+        // a stream of random words decodes to something, but does not end where a real one does
+        for _ in 0..50 {
+            let noise: Vec<u8> = (0..bytes.len()).map(|_| rng.below(256) as u8).collect();
+            assert!(
+                decode_symbols(&noise, &indexes, &tables, lanes).is_err(),
+                "{lanes} lanes: noise decoded"
+            );
+        }
+    }
 }

@@ -289,9 +289,6 @@ pub fn decode_symbols(
 ) -> Result<Vec<i32>, EntropyError> {
     assert!(valid_lanes(lanes), "1, 2 or 4 lanes");
     let mut out = Vec::with_capacity(indexes.len());
-    if indexes.is_empty() {
-        return Ok(out);
-    }
     let mut d = Decoder::new(data, lanes)?;
     let mask = (1u64 << PRECISION) - 1;
     // one bounds check per symbol for the table, its lookup and its offset
@@ -300,6 +297,16 @@ pub fn decode_symbols(
         .collect();
     for (i, &idx) in indexes.iter().enumerate() {
         out.push(decode_one(&mut d, &tabs, i & (lanes - 1), idx, mask)?);
+    }
+    // rANS retraces the encoder exactly: a whole stream ends with every state back at the
+    // encoder's initial value and every byte read; anything else is damage or appended data
+    if d.pos != data.len() {
+        return Err(EntropyError::Corrupt("bytes after the end of the stream"));
+    }
+    if d.x[..lanes].iter().any(|&x| x != RANS_L) {
+        return Err(EntropyError::Corrupt(
+            "the stream does not end in the encoder's initial state",
+        ));
     }
     Ok(out)
 }

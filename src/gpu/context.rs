@@ -56,6 +56,51 @@ struct Faults {
     inject_out_of_memory: AtomicUsize,
 }
 
+/// The adapter named by `WGPU_ADAPTER_NAME` (a case-insensitive part of its name) among those of
+/// `backends`, else the default one; an error that lists the adapters found when none fits
+/// (wgpu's own helper panics on a name that matches nothing).
+fn pick_adapter(
+    instance: &wgpu::Instance,
+    backends: wgpu::Backends,
+    asked: Option<Backend>,
+) -> Result<wgpu::Adapter> {
+    let wanted = asked.map_or_else(
+        || std::env::var("WGPU_BACKEND").unwrap_or_else(|_| "any backend".into()),
+        |b| format!("{b:?}"),
+    );
+    let name = std::env::var("WGPU_ADAPTER_NAME").ok();
+    let adapters = pollster::block_on(instance.enumerate_adapters(backends));
+    let found = || {
+        let names: Vec<String> = adapters
+            .iter()
+            .map(|a| format!("{} ({:?})", a.get_info().name, a.get_info().backend))
+            .collect();
+        match names.is_empty() {
+            true => "none found".to_string(),
+            false => format!("found: {}", names.join(", ")),
+        }
+    };
+    if let Some(name) = name.filter(|n| !n.is_empty()) {
+        let lower = name.to_lowercase();
+        return adapters
+            .iter()
+            .find(|a| a.get_info().name.to_lowercase().contains(&lower))
+            .cloned()
+            .ok_or_else(|| {
+                Error::NoAdapter(format!(
+                    "WGPU_ADAPTER_NAME={name:?} matches no adapter of {wanted}; {}",
+                    found()
+                ))
+            });
+    }
+    let options = wgpu::RequestAdapterOptions {
+        power_preference: wgpu::PowerPreference::from_env().unwrap_or_default(),
+        ..Default::default()
+    };
+    pollster::block_on(instance.request_adapter(&options))
+        .map_err(|e| Error::NoAdapter(format!("{wanted}: {e}; {}", found())))
+}
+
 fn classify(e: wgpu::Error) -> Error {
     match e {
         wgpu::Error::OutOfMemory { .. } => Error::GpuOutOfMemory(e.to_string()),
@@ -71,17 +116,9 @@ impl GpuContext {
         if let Some(b) = backend {
             desc.backends = b.backends();
         }
+        let backends = desc.backends;
         let instance = wgpu::Instance::new(desc);
-        let adapter = pollster::block_on(wgpu::util::initialize_adapter_from_env_or_default(
-            &instance, None,
-        ))
-        .map_err(|e| {
-            let wanted = backend.map_or_else(
-                || std::env::var("WGPU_BACKEND").unwrap_or_else(|_| "any backend".into()),
-                |b| format!("{b:?}"),
-            );
-            Error::NoAdapter(format!("{wanted}: {e}"))
-        })?;
+        let adapter = pick_adapter(&instance, backends, backend)?;
         let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
             label: Some("vaec-gpu"),
             // only what the codec can use: subgroup kernels, and timestamps for the bench

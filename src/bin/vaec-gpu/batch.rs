@@ -61,6 +61,8 @@ pub fn exit_code(failed: usize) -> ExitCode {
 }
 
 /// Runs `job` on every input with its output path; a failure is reported and the rest go on.
+/// All output paths are worked out first: two inputs that would write the same file are refused
+/// before anything is written.
 pub fn batch(
     inputs: &[PathBuf],
     output: Option<&Path>,
@@ -70,6 +72,12 @@ pub fn batch(
 ) -> Result<ExitCode> {
     let had_folder = inputs.iter().any(|p| p.is_dir());
     let inputs = expand_folders(inputs, input_ext)?;
+    let stdin = inputs.iter().filter(|p| *p == Path::new("-")).count();
+    if stdin > 0 && inputs.len() > 1 {
+        return Err(Error::InvalidArgument(
+            "standard input (-) can only be the one input".into(),
+        ));
+    }
     let several = inputs.len() > 1 || had_folder;
     if several && output.is_some_and(|o| o == Path::new("-")) {
         return Err(Error::InvalidArgument(
@@ -84,8 +92,33 @@ pub fn batch(
             })?;
         }
     }
+    let jobs: Vec<(PathBuf, PathBuf)> = inputs
+        .iter()
+        .map(|input| {
+            let out = match output {
+                Some(o) if several => {
+                    o.join(default_output(input, ext).file_name().unwrap_or_default())
+                }
+                Some(o) => o.to_path_buf(),
+                None if input == Path::new("-") => PathBuf::from("-"),
+                None => default_output(input, ext),
+            };
+            (input.clone(), out)
+        })
+        .collect();
+    let mut seen = std::collections::HashMap::new();
+    for (input, out) in &jobs {
+        if let Some(first) = seen.insert(out, input) {
+            return Err(Error::InvalidArgument(format!(
+                "{} and {} would both be written to {}",
+                first.display(),
+                input.display(),
+                out.display()
+            )));
+        }
+    }
     let bar = (several && std::io::stderr().is_terminal()).then(|| {
-        let bar = indicatif::ProgressBar::new(inputs.len() as u64);
+        let bar = indicatif::ProgressBar::new(jobs.len() as u64);
         bar.set_style(
             indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} {msg}")
                 .expect("valid template"),
@@ -93,19 +126,11 @@ pub fn batch(
         bar
     });
     let mut failed = 0;
-    for input in &inputs {
-        let out = match output {
-            Some(o) if several => {
-                o.join(default_output(input, ext).file_name().unwrap_or_default())
-            }
-            Some(o) => o.to_path_buf(),
-            None if input == Path::new("-") => PathBuf::from("-"),
-            None => default_output(input, ext),
-        };
+    for (input, out) in &jobs {
         if let Some(bar) = &bar {
             bar.set_message(input.display().to_string());
         }
-        if let Err(e) = job(input, &out) {
+        if let Err(e) = job(input, out) {
             if matches!(e, Error::Weights { .. } | Error::NoAdapter(_)) {
                 // about the weights or the machine, not this input: every other input would fail too
                 if let Some(bar) = bar {
@@ -128,7 +153,7 @@ pub fn batch(
         bar.finish_and_clear();
     }
     if failed > 0 && several {
-        eprintln!("vaec-gpu: {failed} of {} inputs failed", inputs.len());
+        eprintln!("vaec-gpu: {failed} of {} inputs failed", jobs.len());
     }
     Ok(exit_code(failed))
 }

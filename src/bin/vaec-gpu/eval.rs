@@ -5,13 +5,21 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use serde_json::{json, Value};
+use vaec_gpu::format::Limits;
 use vaec_gpu::model::hex;
 use vaec_gpu::{metrics, Codec, Error, Image, Result};
 
 use crate::io::read_image;
 
-/// Encodes and decodes every picture of `dir` at every quality; prints a table or JSON.
-pub fn eval(codec: &Codec, dir: &Path, qualities: &[f32], json: bool) -> Result<ExitCode> {
+/// Encodes and decodes every picture of `dir` at every quality; prints a table or JSON. A picture
+/// that cannot be read is reported and left out; the exit status then says so.
+pub fn eval(
+    codec: &Codec,
+    dir: &Path,
+    qualities: &[f32],
+    json: bool,
+    limits: &Limits,
+) -> Result<ExitCode> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
         .map_err(|source| Error::Io {
             path: dir.into(),
@@ -33,10 +41,27 @@ pub fn eval(codec: &Codec, dir: &Path, qualities: &[f32], json: bool) -> Result<
     } else {
         qualities.to_vec()
     };
-    let images: Vec<(PathBuf, Image)> = files
-        .iter()
-        .map(|f| Ok((f.clone(), read_image(f)?)))
-        .collect::<Result<_>>()?;
+    let mut images: Vec<(PathBuf, Image)> = Vec::new();
+    let mut failed = 0;
+    for f in &files {
+        match read_image(f, limits) {
+            Ok(image) => images.push((f.clone(), image)),
+            Err(e) => {
+                eprintln!(
+                    "vaec-gpu: {}: {} (left out)",
+                    f.display(),
+                    crate::explain(&e)
+                );
+                failed += 1;
+            }
+        }
+    }
+    if images.is_empty() {
+        return Err(Error::InvalidArgument(format!(
+            "no readable images in {}",
+            dir.display()
+        )));
+    }
     let mut rows = Vec::new();
     if !json {
         println!("adapter: {}", codec.context().adapter_description());
@@ -105,5 +130,5 @@ pub fn eval(codec: &Codec, dir: &Path, qualities: &[f32], json: bool) -> Result<
         });
         println!("{out}");
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(crate::batch::exit_code(failed))
 }

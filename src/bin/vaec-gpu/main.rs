@@ -16,7 +16,10 @@ use vaec_gpu::model::hex;
 use vaec_gpu::{metrics, Backend, Codec, CodecOptions, Error, GpuContext, Image, Model, Result};
 
 use batch::{batch, exit_code, LazyCodec};
-use io::{read_image, read_input, refuse_overwrite, write_atomic, write_image};
+use io::{
+    max_input_bytes, output_format, output_target, read_image, read_input, write_atomic,
+    write_image,
+};
 
 #[derive(Parser)]
 #[command(
@@ -151,7 +154,7 @@ enum Command {
         #[arg(short, long, default_value_t = 6.0)]
         quality: f32,
         /// Use random weights with N,M channels instead of a weight file
-        #[arg(long, value_name = "N,M", value_delimiter = ',', num_args = 2)]
+        #[arg(long, value_name = "N,M", value_delimiter = ',')]
         random: Option<Vec<usize>>,
         /// Overwrite an existing output
         #[arg(short, long)]
@@ -177,7 +180,7 @@ pub(crate) fn explain(e: &Error) -> String {
         Error::ModelMismatch { .. } => {
             "; decode with the weights it was encoded with (--weights FILE)"
         }
-        Error::NoAdapter(_) => {
+        Error::NoAdapter(why) if why.contains("none found") => {
             "; on Linux without a GPU, install Mesa's lavapipe: apt-get install mesa-vulkan-drivers"
         }
         Error::GpuOutOfMemory(_) => "; try a lower --memory-budget",
@@ -289,8 +292,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let images = [
                 "png", "jpg", "jpeg", "webp", "bmp", "tif", "tiff", "ppm", "pgm", "pnm",
             ];
+            let limits = limits(&cli);
             batch(inputs, output.as_deref(), &images, "vaec", |input, out| {
-                encode_one(&codec, input, out, *quality, *force, *psnr, cli.verbose)
+                let options = (*force, *psnr, cli.verbose);
+                encode_one(&codec, &limits, (input, out), *quality, options)
             })
         }
         Command::Decode {
@@ -306,7 +311,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Eval { dir, quality, json } => {
             let codec = open_codec(&cli, load_model(&cli, None)?)?;
-            eval::eval(&codec, dir, quality, *json)
+            eval::eval(&codec, dir, quality, *json, &limits(&cli))
         }
         Command::Bench {
             image,
@@ -319,7 +324,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         } => {
             let codec = open_codec_with(&cli, load_model(&cli, None)?, *portable_kernels)?;
             let picture = match image {
-                Some(p) => read_image(p)?,
+                Some(p) => read_image(p, &limits(&cli))?,
                 None => synthetic_picture(size)?,
             };
             let mut report =
@@ -342,11 +347,13 @@ fn run(cli: Cli) -> Result<ExitCode> {
             force,
         } => {
             let model = match random {
-                Some(nm) => Model::random(nm[0], nm[1], 8, 1),
+                Some(nm) => random_model(nm)?,
                 None => load_model(&cli, None)?,
             };
             let codec = open_codec(&cli, model)?;
-            let image = read_image(input)?;
+            output_target(output, *force)?;
+            output_format(output)?;
+            let image = read_image(input, &limits(&cli))?;
             let t = Instant::now();
             let out = codec.reconstruct(&image, *quality)?;
             let secs = t.elapsed().as_secs_f64();
@@ -362,6 +369,24 @@ fn run(cli: Cli) -> Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
+    }
+}
+
+/// The largest N or M of a random model: wider layers only make `reconstruct --random` allocate
+/// gigabytes of weights.
+const MAX_RANDOM_CHANNELS: usize = 512;
+
+/// A random model of `N,M` channels (`reconstruct --random`).
+fn random_model(nm: &[usize]) -> Result<Model> {
+    match nm {
+        &[n, m]
+            if (1..=MAX_RANDOM_CHANNELS).contains(&n) && (1..=MAX_RANDOM_CHANNELS).contains(&m) =>
+        {
+            Ok(Model::random(n, m, 8, 1))
+        }
+        _ => Err(Error::InvalidArgument(format!(
+            "--random {nm:?}: expected N,M with each in 1..={MAX_RANDOM_CHANNELS}"
+        ))),
     }
 }
 
@@ -393,16 +418,14 @@ fn limits_default_check(w: usize, h: usize) -> Result<()> {
 
 fn encode_one(
     codec: &LazyCodec,
-    input: &Path,
-    output: &Path,
+    limits: &Limits,
+    (input, output): (&Path, &Path),
     quality: f32,
-    force: bool,
-    psnr: bool,
-    verbose: bool,
+    (force, psnr, verbose): (bool, bool, bool),
 ) -> Result<()> {
     // refuse before doing the work, not only when writing
-    refuse_overwrite(output, force)?;
-    let image = read_image(input)?;
+    output_target(output, force)?;
+    let image = read_image(input, limits)?;
     codec.with(None, |codec| {
         encode_with(
             codec,
@@ -466,8 +489,9 @@ fn decode_one(
     verbose: bool,
 ) -> Result<()> {
     // refuse before doing the work, not only when writing
-    refuse_overwrite(output, force)?;
-    let bytes = read_input(input)?;
+    output_target(output, force)?;
+    output_format(output)?;
+    let bytes = read_input(input, max_input_bytes(limits))?;
     // a bad file is refused before the weights or the GPU are touched
     let model_id = format::parse(&bytes, limits)?.header.model_id;
     codec.with(Some(&model_id), |codec| {
@@ -524,7 +548,7 @@ fn list_models() -> Result<()> {
 }
 
 fn info(path: &Path, limits: &Limits) -> Result<()> {
-    let bytes = read_input(path)?;
+    let bytes = read_input(path, max_input_bytes(limits))?;
     let parsed = format::parse(&bytes, limits)?;
     let h = &parsed.header;
     println!("{}:", path.display());
