@@ -61,24 +61,6 @@ impl Tensor {
         out
     }
 
-    /// The channels of `self` followed by those of `other` (same height and width).
-    pub fn concat(&self, other: &Tensor) -> Tensor {
-        assert_eq!(
-            (self.height, self.width),
-            (other.height, other.width),
-            "concat: sizes differ"
-        );
-        let mut data = Vec::with_capacity(self.data.len() + other.data.len());
-        data.extend_from_slice(&self.data);
-        data.extend_from_slice(&other.data);
-        Tensor::from_data(
-            self.channels + other.channels,
-            self.height,
-            self.width,
-            data,
-        )
-    }
-
     /// |x| of every value.
     pub fn abs(&self) -> Tensor {
         let mut out = self.clone();

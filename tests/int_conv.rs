@@ -5,7 +5,7 @@
 mod common;
 
 use common::{gpus, Rng};
-use vaec_gpu::cpu::{int_entropy_parameters, int_hyper_features, int_hyper_synthesis};
+use vaec_gpu::cpu::{checkerboard_parameters, int_hyper_features, int_hyper_synthesis};
 use vaec_gpu::gpu::GpuIntNetworks;
 use vaec_gpu::model::{is_anchor, ConvGeometry, IntContext, IntConv, IntHyperSynthesis};
 
@@ -36,6 +36,7 @@ fn random_layer(
         shift: (0..cout).map(|_| 6 + rng.below(8) as u32).collect(),
         act_max,
         relu: true,
+        groups: 1,
     }
 }
 
@@ -127,10 +128,10 @@ fn check_against_cpu(ctx: &vaec_gpu::GpuContext) {
     }
 }
 
-/// A random integer layer of any geometry with weights in +-`w_max`.
+/// A random integer layer of any geometry and grouping with weights in +-`w_max`.
 fn layer_with(
     rng: &mut Rng,
-    (cin, cout): (usize, usize),
+    (cin, cout, groups): (usize, usize, usize),
     geometry: ConvGeometry,
     w_max: u64,
     (act_max, relu): (i32, bool),
@@ -140,7 +141,7 @@ fn layer_with(
         geometry,
         in_channels: cin,
         out_channels: cout,
-        weight: (0..cin * cout * k * k)
+        weight: (0..cin / groups * cout * k * k)
             .map(|_| rng.below(2 * w_max + 1) as i32 - w_max as i32)
             .collect(),
         bias: (0..cout)
@@ -149,68 +150,66 @@ fn layer_with(
         shift: (0..cout).map(|_| 4 + rng.below(6) as u32).collect(),
         act_max,
         relu,
+        groups,
     }
 }
 
-/// A random context and entropy-parameter network for `m` channels of y, with the checkerboard's
-/// masked taps zero as the exporter writes them.
-fn random_context(rng: &mut Rng, m: usize, c: usize, e: usize) -> IntContext {
+/// A random context model for `m` channels of y with `hidden` units per channel, the
+/// checkerboard's masked taps zero as the exporter writes them.
+fn random_context(rng: &mut Rng, m: usize, hidden: usize) -> IntContext {
     let one = ConvGeometry::conv(1, 1);
-    let mut context = layer_with(rng, (m, c), ConvGeometry::conv(5, 1), 60, (2047, false));
-    for o in 0..c {
-        for i in 0..m {
-            for ky in 0..5 {
-                for kx in 0..5 {
-                    if is_anchor(ky, kx) {
-                        let at = ((o * m + i) * 5 + ky) * 5 + kx;
-                        context.weight[at] = 0;
-                    }
-                }
+    let depthwise = |rng: &mut Rng| {
+        let mut conv = layer_with(rng, (m, m, m), ConvGeometry::conv(5, 1), 60, (32767, false));
+        for (at, w) in conv.weight.iter_mut().enumerate() {
+            if is_anchor((at % 25) / 5, at % 5) {
+                *w = 0;
             }
         }
-    }
+        conv
+    };
     IntContext {
-        context,
+        context: depthwise(rng),
+        magnitude: depthwise(rng),
         input_frac_bits: 3,
         fusion: vec![
-            layer_with(rng, (m + c, e), one, 300, (4095, true)),
-            layer_with(rng, (e, 2 * m), one, 300, ((1 << 23) - 1, false)),
+            layer_with(rng, (3 * m, hidden * m, m), one, 300, (65535, true)),
+            layer_with(
+                rng,
+                (hidden * m, 2 * m, m),
+                one,
+                300,
+                ((1 << 23) - 1, false),
+            ),
         ],
         mean_frac_bits: 12,
     }
 }
 
-/// Both passes of the checkerboard context on the GPU against the CPU twins: h_s features, the
-/// anchors' parameters, the context input from (random) decoded anchors, the others' parameters.
+/// Both passes of the checkerboard context on the GPU (int_context.wgsl) against the CPU twin:
+/// h_s features, the anchors' parameters, the context input from (random) decoded anchors, the
+/// others' parameters.
 #[test]
 fn context_model_matches_cpu_bit_for_bit_in_both_passes() {
     for ctx in gpus() {
         let mut rng = Rng::new(33);
-        for (n, m, c, e, h, w) in [
-            (5, 6, 3, 9, 1, 1),
-            (6, 9, 5, 13, 3, 5),
-            (7, 12, 6, 18, 4, 3),
-        ] {
-            let mut net = random_network_with(&mut rng, n, m, 4095, 1 << 20);
+        for (n, m, hidden, h, w) in [(5, 6, 3, 1, 1), (6, 9, 4, 3, 5), (7, 12, 8, 4, 3)] {
+            let mut net = random_network_with(&mut rng, n, m, 65535, 1 << 20);
             // thresholds on the signed scale output
             net.thresholds.iter_mut().for_each(|t| *t -= 1 << 19);
-            let context = random_context(&mut rng, m, c, e);
+            let context = random_context(&mut rng, m, hidden);
             let z: Vec<i32> = (0..n * h * w).map(|_| rng.below(41) as i32 - 20).collect();
             let gpu = GpuIntNetworks::new(ctx, &net, Some(&context)).unwrap();
             let (hyper_cpu, size) = int_hyper_features(&net, &z, h, w);
             let hyper_gpu = gpu.hyper(ctx, &z, (h, w), None).unwrap();
             assert_eq!(hyper_gpu.size, size);
-            let first_cpu =
-                int_entropy_parameters(&net.thresholds, &context, &hyper_cpu, None, size);
+            let t = &net.thresholds;
+            let first_cpu = checkerboard_parameters(&context, t, &hyper_cpu, None, size);
             let first_gpu = gpu.parameters(ctx, &hyper_gpu, None, None, 1).unwrap();
             let what = format!(
-                "n={n} m={m} c={c} e={e} {h}x{w}, subgroups={}",
+                "n={n} m={m} hidden={hidden} {h}x{w}, subgroups={}",
                 ctx.uses_subgroups()
             );
             assert_eq!(first_gpu, first_cpu, "first pass, {what}");
-            assert!(
-                first_cpu.means.iter().any(|v| *v < 0) && first_cpu.means.iter().any(|v| *v > 0)
-            );
             let symbols: Vec<i32> = (0..m * size.0 * size.1)
                 .map(|_| match rng.below(20) {
                     0 => rng.below(1 << 20) as i32 - (1 << 19), // clamped into the input range
@@ -218,8 +217,11 @@ fn context_model_matches_cpu_bit_for_bit_in_both_passes() {
                 })
                 .collect();
             let input = context.context_input(&symbols, &first_cpu.means, size.0, size.1);
-            let second_cpu =
-                int_entropy_parameters(&net.thresholds, &context, &hyper_cpu, Some(&input), size);
+            assert!(
+                input.iter().any(|v| *v == IntContext::input_max()),
+                "a clamped input"
+            );
+            let second_cpu = checkerboard_parameters(&context, t, &hyper_cpu, Some(&input), size);
             let second_gpu = gpu
                 .parameters(ctx, &hyper_gpu, Some(&input), None, 2)
                 .unwrap();
@@ -228,6 +230,8 @@ fn context_model_matches_cpu_bit_for_bit_in_both_passes() {
                 second_cpu, first_cpu,
                 "the context changes the parameters, {what}"
             );
+            let spread = |v: &[i32]| v.iter().any(|x| *x < 0) && v.iter().any(|x| *x > 0);
+            assert!(spread(&second_cpu.means), "means of both signs, {what}");
         }
     }
 }

@@ -189,7 +189,7 @@ impl EntropyParameters for OnCpu<'_> {
                         means: Vec::new(),
                     },
                     Some(c) => {
-                        crate::cpu::int_entropy_parameters(thresholds, c, x, context_input, *size)
+                        crate::cpu::checkerboard_parameters(c, thresholds, x, context_input, *size)
                     }
                 })
             },

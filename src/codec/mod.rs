@@ -200,9 +200,9 @@ impl Codec {
         let (gain, _) = self.model.gains_for_quality(q8 as f32 / 256.0)?;
         let shape = LatentShape::new(&self.model, image.width, image.height);
         let y = self.analysis_probed(image, probe)?;
-        let (y_gained, hyper_input) = host_stage(probe, "gain, h_a input (CPU)", || {
+        let (y_gained, hyper_input) = host_stage(probe, "gain, |y| (CPU)", || {
             let y_gained = y.scale_channels(&gain);
-            let hyper_input = self.model.hyper_input(&y_gained);
+            let hyper_input = y_gained.abs();
             Ok((y_gained, hyper_input))
         })?;
         let z = self.hyper_analysis(&hyper_input, probe)?;

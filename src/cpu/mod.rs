@@ -5,14 +5,16 @@
 mod conv;
 mod gdn;
 mod image;
+mod int_context;
 mod int_conv;
 
 pub use conv::conv2d;
 pub use gdn::gdn;
 pub use image::{rgba8_to_tensor, tensor_to_rgba8};
+pub use int_context::checkerboard_parameters;
 pub use int_conv::{int_conv, scale_index};
 
-use crate::model::{EntropyParams, IntContext, IntHyperSynthesis, Layer, Transform};
+use crate::model::{IntHyperSynthesis, Layer, Transform};
 use crate::tensor::Tensor;
 
 /// Runs one layer.
@@ -53,28 +55,4 @@ pub fn int_hyper_synthesis(
     w: usize,
 ) -> Vec<u8> {
     scale_index(&int_hyper_features(net, symbols, h, w).0, &net.thresholds)
-}
-
-/// The context model's table indexes and means of every element of y (`h` x `w`) from the h_s
-/// output and, in the second pass, the context's input (see [`IntContext::context_input`]).
-pub fn int_entropy_parameters(
-    thresholds: &[i32],
-    net: &IntContext,
-    hyper: &[i32],
-    context_input: Option<&[i32]>,
-    (h, w): (usize, usize),
-) -> EntropyParams {
-    let context = match context_input {
-        Some(input) => int_conv(input, h, w, &net.context).0,
-        None => vec![0; net.context_channels() * h * w],
-    };
-    let mut x = [hyper, &context[..]].concat();
-    for layer in &net.fusion {
-        x = int_conv(&x, h, w, layer).0;
-    }
-    let (scales, means) = x.split_at(x.len() / 2);
-    EntropyParams {
-        indexes: scale_index(scales, thresholds),
-        means: means.to_vec(),
-    }
 }

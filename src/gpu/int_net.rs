@@ -1,7 +1,7 @@
 //! The integer networks on the GPU (`shaders/int_conv.wgsl`), bit-identical to their CPU twins
 //! (`crate::cpu::int_hyper_features`, `crate::cpu::int_entropy_parameters`).
 
-use super::kernels::{IntConvBuffers, Recorder};
+use super::kernels::{ContextBuffers, ContextParams, IntConvBuffers, Recorder};
 use super::memory::GpuBuffer;
 use super::network::pack4;
 use super::timer::{host_stage, Probe};
@@ -93,11 +93,39 @@ impl GpuIntConv {
     }
 }
 
-/// The context and entropy-parameter network on the GPU.
+/// The context model's per-channel networks as int_context.wgsl reads them: one record per
+/// channel of y (see the shader's header for the layout).
+pub fn pack_context(net: &IntContext) -> Vec<i32> {
+    let m = net.context.out_channels;
+    let hidden = net.hidden();
+    let mut out = Vec::new();
+    for c in 0..m {
+        for conv in [&net.context, &net.magnitude] {
+            let k = conv.geometry.kernel;
+            for ky in 0..k {
+                for kx in 0..k {
+                    out.push(conv.w(c, 0, ky, kx));
+                }
+            }
+            out.push(conv.bias[c]);
+            out.push(conv.shift[c] as i32);
+        }
+        for (layer, outputs, inputs) in [(&net.fusion[0], hidden, 3), (&net.fusion[1], 2, hidden)] {
+            let o = |j: usize| c * outputs + j;
+            for j in 0..outputs {
+                out.extend((0..inputs).map(|i| layer.w(o(j), i, 0, 0)));
+            }
+            out.extend((0..outputs).map(|j| layer.bias[o(j)]));
+            out.extend((0..outputs).map(|j| layer.shift[o(j)] as i32));
+        }
+    }
+    out
+}
+
+/// The context model on the GPU: its packed networks.
 struct GpuContextNets {
     net: IntContext,
-    context: GpuIntConv,
-    fusion: Vec<GpuIntConv>,
+    packed: GpuBuffer,
 }
 
 /// The h_s output of one picture, kept on the GPU between the passes.
@@ -133,13 +161,7 @@ impl GpuIntNetworks {
             None => None,
             Some(c) => Some(GpuContextNets {
                 net: c.clone(),
-                context: GpuIntConv::new(ctx, &c.context, "context")?,
-                fusion: c
-                    .fusion
-                    .iter()
-                    .enumerate()
-                    .map(|(i, l)| GpuIntConv::new(ctx, l, &format!("entropy_parameters.{}", 2 * i)))
-                    .collect::<Result<_>>()?,
+                packed: ctx.upload("context networks", &pack_context(c))?,
             }),
         };
         Ok(GpuIntNetworks {
@@ -196,104 +218,82 @@ impl GpuIntNetworks {
         probe: Option<&Probe>,
         pass: usize,
     ) -> Result<EntropyParams> {
-        let stage = match self.context {
-            Some(_) => format!("pass {pass}: "),
-            None => String::new(),
-        };
         let (h, w) = hyper.size;
-        let plane = h * w;
-        let m = self.hyper.out_channels();
-        let mut encoder = ctx.encoder("entropy parameters");
-        let mut keep = Vec::new();
-        // what the scale indexes are read from: h_s's output, or the fusion's first M channels
-        let scales = match &self.context {
-            None => &hyper.buffer,
-            Some(c) => {
-                let ctx_channels = c.net.context_channels();
-                let joint_bytes = ((m + ctx_channels) * plane * 4) as u64;
-                let joint = ctx.storage_buffer("h_s output + context", joint_bytes)?;
-                let hyper_bytes = (m * plane * 4) as u64;
-                let context_bytes = (ctx_channels * plane * 4) as u64;
-                let context_out = match context_input {
-                    None => None,
-                    Some(input) => {
-                        let upload = format!("{stage}upload context input");
-                        let input =
-                            host_stage(probe, &upload, || ctx.upload("context input", input))?;
-                        let at = (probe, stage.as_str());
-                        let (out, _) =
-                            c.context
-                                .run(ctx, &mut encoder, at, &input.buffer, (h, w))?;
-                        keep.push(input);
-                        Some(out)
-                    }
-                };
-                let gather = |rec: &mut Recorder<'_>| {
-                    let e = &mut *rec.encoder;
-                    e.copy_buffer_to_buffer(&hyper.buffer.buffer, 0, &joint.buffer, 0, hyper_bytes);
-                    match &context_out {
-                        Some(out) => e.copy_buffer_to_buffer(
-                            &out.buffer,
-                            0,
-                            &joint.buffer,
-                            hyper_bytes,
-                            context_bytes,
-                        ),
-                        None => e.clear_buffer(&joint.buffer, hyper_bytes, Some(context_bytes)),
-                    }
-                    Ok(())
-                };
-                match probe {
-                    None => gather(&mut ctx.recorder(&mut encoder))?,
-                    Some(p) => p.gpu(
-                        ctx,
-                        &format!("{stage}gather h_s output + context"),
-                        0,
-                        gather,
-                    )?,
-                }
-                keep.extend(context_out);
-                let mut current = joint;
-                for layer in &c.fusion {
-                    let at = (probe, stage.as_str());
-                    let (out, _) = layer.run(ctx, &mut encoder, at, &current.buffer, (h, w))?;
-                    keep.push(std::mem::replace(&mut current, out));
-                }
-                keep.push(current);
-                keep.last().map(|b| b as &GpuBuffer).expect("just pushed")
-            }
-        };
-        let count = m * plane;
-        let indexes = ctx.storage_buffer("scale indexes", (count * 4) as u64)?;
-        let lookup = |rec: &mut Recorder<'_>| {
-            rec.scale_index(
-                &scales.buffer,
-                count,
-                (&self.thresholds.buffer, self.hyper.thresholds.len()),
-                &indexes.buffer,
-            )
-        };
-        match probe {
-            None => lookup(&mut ctx.recorder(&mut encoder))?,
-            Some(p) => p.gpu(ctx, &format!("{stage}scale indexes"), 0, lookup)?,
-        }
-        ctx.submit(encoder);
-        let readback = format!("{stage}readback indexes and means");
-        let params = host_stage(probe, &readback, || {
-            let bytes = ctx.read_buffer(&indexes.buffer, (count * 4) as u64)?;
-            // indexes are < 256 (at most 256 tables): the low byte of each little-endian u32
-            let indexes = bytes.chunks_exact(4).map(|b| b[0]).collect();
-            let means = match self.context {
-                None => Vec::new(),
-                Some(_) => {
-                    let at = (count * 4) as u64;
-                    let raw = ctx.read_buffer_at(&scales.buffer, at, at)?;
-                    bytemuck::pod_collect_to_vec(&raw)
-                }
+        let count = self.hyper.out_channels() * h * w;
+        let bytes = (count * 4) as u64;
+        let indexes = ctx.storage_buffer("scale indexes", bytes)?;
+        let Some(c) = &self.context else {
+            let lookup = |rec: &mut Recorder<'_>| {
+                rec.scale_index(
+                    &hyper.buffer.buffer,
+                    count,
+                    (&self.thresholds.buffer, self.hyper.thresholds.len()),
+                    &indexes.buffer,
+                )
             };
+            match probe {
+                None => ctx.run("scale indexes", lookup)?,
+                Some(p) => p.gpu(ctx, "scale indexes", 0, lookup)?,
+            }
+            let raw = host_stage(probe, "readback indexes", || {
+                ctx.read_buffer(&indexes.buffer, bytes)
+            })?;
+            // indexes are < 256 (at most 256 tables): the low byte of each little-endian u32
+            let indexes = raw.chunks_exact(4).map(|b| b[0]).collect();
+            return Ok(EntropyParams {
+                indexes,
+                means: Vec::new(),
+            });
+        };
+        let stage = format!("pass {pass}: ");
+        let input = match context_input {
+            None => None,
+            Some(input) => Some(host_stage(
+                probe,
+                &format!("{stage}upload context input"),
+                || ctx.upload("context input", input),
+            )?),
+        };
+        let means = ctx.storage_buffer("means", bytes)?;
+        let net = &c.net;
+        let params = ContextParams {
+            width: w as u32,
+            height: h as u32,
+            ksize: net.context.geometry.kernel as u32,
+            pad: net.context.geometry.pad as u32,
+            hidden: net.hidden() as u32,
+            record: (pack_context(net).len() / net.context.out_channels) as u32,
+            second_pass: u32::from(input.is_some()),
+            count: count as u32,
+            n_thresholds: self.hyper.thresholds.len() as u32,
+            input_max: IntContext::input_max(),
+            context_max: net.context.act_max,
+            magnitude_max: net.magnitude.act_max,
+            hidden_max: net.fusion[0].act_max,
+            out_max: net.fusion[1].act_max,
+            ..Default::default()
+        };
+        let buffers = ContextBuffers {
+            hyper: &hyper.buffer.buffer,
+            // the first pass reads no context input: any buffer fills the binding
+            context_in: input.as_ref().map_or(&hyper.buffer.buffer, |b| &b.buffer),
+            net: &c.packed.buffer,
+            thresholds: &self.thresholds.buffer,
+            indexes: &indexes.buffer,
+            means: &means.buffer,
+        };
+        let record = |rec: &mut Recorder<'_>| rec.checkerboard_parameters(params, buffers);
+        let name = format!("{stage}context + entropy parameters (int)");
+        let macs = (count * (2 * net.context.geometry.kernel.pow(2) + 5 * net.hidden())) as u64;
+        match probe {
+            None => ctx.run("entropy parameters", record)?,
+            Some(p) => p.gpu(ctx, &name, macs, record)?,
+        }
+        host_stage(probe, &format!("{stage}readback indexes and means"), || {
+            let raw = ctx.read_buffer(&indexes.buffer, bytes)?;
+            let indexes = raw.chunks_exact(4).map(|b| b[0]).collect();
+            let means = bytemuck::pod_collect_to_vec(&ctx.read_buffer(&means.buffer, bytes)?);
             Ok(EntropyParams { indexes, means })
-        })?;
-        drop(keep);
-        Ok(params)
+        })
     }
 }

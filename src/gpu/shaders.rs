@@ -21,6 +21,10 @@ pub const SHADER_SOURCES: &[(&str, &str)] = &[
         include_str!("../../shaders/gdn_subgroup.wgsl"),
     ),
     ("image.wgsl", include_str!("../../shaders/image.wgsl")),
+    (
+        "int_context.wgsl",
+        include_str!("../../shaders/int_context.wgsl"),
+    ),
     ("int_conv.wgsl", include_str!("../../shaders/int_conv.wgsl")),
     (
         "int_conv_subgroup.wgsl",

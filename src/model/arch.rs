@@ -49,12 +49,11 @@ impl<S: WeightSource> Builder<'_, S> {
 }
 
 /// The scale hyperprior with N hidden channels (and z channels) and M channels of y. h_a reads
-/// `hyper_in` channels prepared by the codec: |y| (M), or [|y|, y] (2M) for the context model;
-/// h_s ends in a ReLU that gives the scales (or the context model's hyper features).
+/// |y| (prepared by the codec); h_s ends in a ReLU that gives the scales (or the context model's
+/// hyper features).
 pub(crate) fn scale_hyperprior(
     n: usize,
     m: usize,
-    hyper_in: usize,
     src: &mut impl WeightSource,
 ) -> Result<Transforms> {
     let mut b = Builder { src };
@@ -77,7 +76,7 @@ pub(crate) fn scale_hyperprior(
         b.conv("g_s.6", UP, n, 3)?,
     ];
     let h_a = vec![
-        b.conv_relu("h_a.0", SAME, hyper_in, n)?,
+        b.conv_relu("h_a.0", SAME, m, n)?,
         b.conv_relu("h_a.2", DOWN, n, n)?,
         b.conv("h_a.4", DOWN, n, n)?,
     ];

@@ -9,6 +9,10 @@ use crate::error::{Error, Result};
 
 /// Bits of the signed input activations (z_hat in fixed point).
 pub const INPUT_BITS: u32 = 12;
+/// Bits of the signed input of the context (the decoded anchors in fixed point).
+pub const CONTEXT_INPUT_BITS: u32 = 16;
+/// The most hidden units per channel in the context model's fusion (int_context.wgsl's array).
+pub const MAX_HIDDEN: usize = 8;
 /// Largest right shift a layer may use.
 pub const MAX_SHIFT: u32 = 30;
 
@@ -31,6 +35,9 @@ pub struct IntConv {
     pub act_max: i32,
     /// Lower clamp 0 (a ReLU); else `-act_max - 1` (signed outputs).
     pub relu: bool,
+    /// Channel groups (PyTorch's `groups`): output channel o reads only the input channels of
+    /// its group, `o / (out / groups)`. 1 for every h_s layer.
+    pub groups: usize,
 }
 
 impl IntConv {
@@ -48,19 +55,23 @@ impl IntConv {
         }
     }
 
-    /// The weight connecting input channel `i` to output channel `o` at tap `(ky, kx)`.
+    /// Input channels each output channel reads (`in_channels / groups`).
+    pub fn in_per_group(&self) -> usize {
+        self.in_channels / self.groups
+    }
+
+    /// The weight from input `j` of its group to output channel `o` at tap `(ky, kx)` (with one
+    /// group, `j` is the input channel).
     #[inline]
-    pub fn w(&self, o: usize, i: usize, ky: usize, kx: usize) -> i32 {
-        let at = self
-            .geometry
-            .weight_index((self.in_channels, self.out_channels), o, i, ky, kx);
-        self.weight[at]
+    pub fn w(&self, o: usize, j: usize, ky: usize, kx: usize) -> i32 {
+        let shape = (self.in_per_group(), self.out_channels);
+        self.weight[self.geometry.weight_index(shape, o, j, ky, kx)]
     }
 
     /// Multiply-adds over an output of `out_h` x `out_w`.
     pub fn macs(&self, out_h: usize, out_w: usize) -> u64 {
         self.geometry
-            .macs(self.in_channels, self.out_channels, out_h, out_w)
+            .macs(self.in_per_group(), self.out_channels, out_h, out_w)
     }
 
     /// The largest |accumulator| any output of channel `o` can reach for inputs within
@@ -73,7 +84,7 @@ impl IntConv {
         for cy in 0..classes {
             for cx in 0..classes {
                 let mut sum = 0i64;
-                for i in 0..self.in_channels {
+                for i in 0..self.in_per_group() {
                     for ky in (cy..g.kernel).step_by(classes) {
                         for kx in (cx..g.kernel).step_by(classes) {
                             sum += (self.w(o, i, ky, kx) as i64).abs();
@@ -89,6 +100,20 @@ impl IntConv {
     /// Checks the shift range, the clamp and that no accumulation can overflow an i32 for inputs
     /// within `[-in_abs_max, in_abs_max]`; `name` prefixes the messages.
     pub(crate) fn validate(&self, name: &str, in_abs_max: i64) -> Result<()> {
+        let grouped = self.groups != 1;
+        if self.groups == 0
+            || !self.in_channels.is_multiple_of(self.groups)
+            || !self.out_channels.is_multiple_of(self.groups)
+            || (grouped && self.geometry.transposed)
+        {
+            return Err(Error::weights(
+                format!("{name}.geometry"),
+                format!(
+                    "{} groups do not divide {} -> {} channels",
+                    self.groups, self.in_channels, self.out_channels
+                ),
+            ));
+        }
         if let Some(s) = self.shift.iter().find(|s| **s > MAX_SHIFT) {
             return Err(Error::weights(
                 format!("{name}.shift"),
@@ -211,22 +236,25 @@ pub struct EntropyParams {
     pub means: Vec<i32>,
 }
 
-/// The integer checkerboard context (He et al. 2021) with its entropy-parameter network: from the
-/// hyper features and the decoded anchors to the scale index and the mean of every element of y.
+/// The integer checkerboard context (He et al. 2021), channel by channel: from the hyper features
+/// and the decoded anchors to the scale index and the mean of every element of y.
 ///
-/// Pass 1 (anchors, `(row + column)` even): `fusion(h_s output, 0)`. Pass 2 (the others):
-/// `fusion(h_s output, context(anchors))`, where the context's input is
-/// [`IntContext::context_input`] of the decoded anchors. `fusion` ends in 2M signed channels:
-/// M scales (compared with the thresholds) and M means with [`IntContext::mean_frac_bits`]
-/// fractional bits.
+/// For element (c, y, x): `context` and `magnitude` are 5x5 depthwise convolutions of channel c of
+/// the context input ([`IntContext::context_input`]) and of its magnitude (both 0 for the anchors,
+/// which are coded first); `fusion` maps (h_s output, context, magnitude) of channel c through
+/// hidden units to (scale, mean) of channel c: grouped 1x1 layers, three inputs and two outputs
+/// side by side per group. The scale is compared with the thresholds; the mean has
+/// [`IntContext::mean_frac_bits`] fractional bits.
 #[derive(Clone, Debug)]
 pub struct IntContext {
-    /// The 5x5 convolution over the decoded anchors (weights zero at the taps the checkerboard
-    /// masks), M -> C channels, signed.
+    /// Depthwise 5x5 convolution of the decoded anchors (weights zero at the taps the
+    /// checkerboard masks), signed.
     pub context: IntConv,
+    /// The same over the anchors' magnitudes, signed.
+    pub magnitude: IntConv,
     /// Fraction bits of the context's input.
     pub input_frac_bits: u32,
-    /// The entropy-parameter network: 1x1 (M + C -> E, ReLU), 1x1 (E -> 2M, signed).
+    /// Grouped 1x1 (3M -> H M, ReLU) and (H M -> 2M, signed).
     pub fusion: Vec<IntConv>,
     /// Fraction bits of the means (the last layer's output).
     pub mean_frac_bits: u32,
@@ -239,9 +267,14 @@ pub fn is_anchor(row: usize, column: usize) -> bool {
 }
 
 impl IntContext {
-    /// Channels of the context's output.
-    pub fn context_channels(&self) -> usize {
-        self.context.out_channels
+    /// Hidden units per channel of the fusion.
+    pub fn hidden(&self) -> usize {
+        self.fusion[0].out_channels / self.fusion[0].groups
+    }
+
+    /// The largest value of the context's input.
+    pub fn input_max() -> i32 {
+        (1 << (CONTEXT_INPUT_BITS - 1)) - 1
     }
 
     /// The context's input from the decoded anchors (CHW over y): `(clamp(symbol) << f) + the
@@ -254,7 +287,7 @@ impl IntContext {
         height: usize,
         width: usize,
     ) -> Vec<i32> {
-        let top = (1i64 << (INPUT_BITS - 1)) - 1;
+        let top = Self::input_max() as i64;
         let f = self.input_frac_bits;
         let drop = self.mean_frac_bits - f;
         let round = (1i64 << drop) >> 1;
@@ -272,46 +305,70 @@ impl IntContext {
             .collect()
     }
 
-    /// Checks channels, fixed-point positions and the accumulator bounds; `m` is y's channels,
+    /// Checks shapes, fixed-point positions and the accumulator bounds; `m` is y's channels,
     /// `hyper_max` the largest h_s output.
     pub(crate) fn validate(&self, m: usize, hyper_max: i32) -> Result<()> {
-        let name = "context_prediction_int";
-        if self.context.in_channels != m {
-            return Err(Error::weights(
-                format!("{name}.weight"),
-                format!("{} input channels, expected {m}", self.context.in_channels),
-            ));
+        let bad = |tensor: &str, problem: String| Err(Error::weights(tensor, problem));
+        let convs = [
+            ("context_prediction_int", &self.context),
+            ("context_magnitude_int", &self.magnitude),
+        ];
+        for (name, conv) in convs {
+            let g = conv.geometry;
+            let depthwise = conv.in_channels == m && conv.out_channels == m && conv.groups == m;
+            let same_size = !g.transposed && g.stride == 1 && g.kernel == 2 * g.pad + 1;
+            if !depthwise || !same_size {
+                return bad(
+                    &format!("{name}.weight"),
+                    format!("expected a depthwise {m} -> {m} convolution keeping the size"),
+                );
+            }
+            conv.validate(name, Self::input_max() as i64 + 1)?;
         }
         if self.input_frac_bits > self.mean_frac_bits || self.mean_frac_bits > MAX_SHIFT {
-            return Err(Error::weights(
+            return bad(
                 "entropy_parameters_int.output_frac_bits",
                 format!(
                     "means with {} fractional bits cannot feed a context input of {}",
                     self.mean_frac_bits, self.input_frac_bits
                 ),
-            ));
+            );
         }
-        self.context.validate(name, 1 << (INPUT_BITS - 1))?;
         let [first, last] = &self.fusion[..] else {
-            return Err(Error::weights(
-                "entropy_parameters_int",
-                "expects two layers",
-            ));
+            return bad("entropy_parameters_int", "expects two layers".into());
         };
-        let want_in = m + self.context_channels();
-        if first.in_channels != want_in || last.in_channels != first.out_channels {
-            return Err(Error::weights(
+        let hidden = first.out_channels / m.max(1);
+        if hidden > MAX_HIDDEN {
+            return bad(
                 "entropy_parameters_int.0.weight",
-                format!("{} input channels, expected {want_in}", first.in_channels),
-            ));
+                format!("{hidden} hidden units per channel; at most {MAX_HIDDEN}"),
+            );
         }
-        if last.out_channels != 2 * m {
-            return Err(Error::weights(
+        let pointwise = |l: &IntConv| {
+            let g = l.geometry;
+            g.kernel == 1 && g.pad == 0 && g.stride == 1 && !g.transposed && l.groups == m
+        };
+        if !pointwise(first)
+            || first.in_channels != 3 * m
+            || hidden == 0
+            || first.out_channels != hidden * m
+        {
+            return bad(
+                "entropy_parameters_int.0.weight",
+                format!("expected a 1x1 layer of {m} groups from 3 to H channels each"),
+            );
+        }
+        if !pointwise(last) || last.in_channels != first.out_channels || last.out_channels != 2 * m
+        {
+            return bad(
                 "entropy_parameters_int.2.weight",
-                format!("{} output channels, expected {}", last.out_channels, 2 * m),
-            ));
+                format!("expected a 1x1 layer of {m} groups from {hidden} to 2 channels each"),
+            );
         }
-        let in_max = hyper_max.max(self.context.act_max) as i64 + 1;
+        let in_max = hyper_max
+            .max(self.context.act_max)
+            .max(self.magnitude.act_max) as i64
+            + 1;
         first.validate("entropy_parameters_int.0", in_max)?;
         last.validate("entropy_parameters_int.2", first.act_max as i64 + 1)?;
         Ok(())

@@ -22,7 +22,6 @@ pub use layers::{Conv, ConvGeometry, Gdn, Layer, Transform};
 
 use crate::error::{Error, Result};
 use crate::rng::Rng;
-use crate::tensor::Tensor;
 use weights::{RandomWeights, WeightFile};
 
 /// The factorized prior of z (CompressAI `EntropyBottleneck` after `update()`).
@@ -140,8 +139,7 @@ impl Model {
             return Err(Error::weights("g_a.0.weight", "zero channels"));
         }
         let context = file.has("context_prediction_int.weight");
-        let hyper_in = if context { 2 * m } else { m };
-        let t = arch::scale_hyperprior(n, m, hyper_in, &mut file)?;
+        let t = arch::scale_hyperprior(n, m, &mut file)?;
         let (gains, inv_gains) = if file.has("y_gain") {
             let g = file.matrix("y_gain", m)?;
             let ig = file.matrix("y_inv_gain", m)?;
@@ -204,7 +202,7 @@ impl Model {
     /// A model with random weights (deterministic for a seed) and no entropy tables: for tests and
     /// for checking the plumbing without a trained weight file.
     pub fn random(n: usize, m: usize, levels: usize, seed: u64) -> Model {
-        let t = arch::scale_hyperprior(n, m, m, &mut RandomWeights(Rng::new(seed)))
+        let t = arch::scale_hyperprior(n, m, &mut RandomWeights(Rng::new(seed)))
             .expect("random weights always have the right shapes");
         let gains: Vec<Vec<f32>> = (0..levels)
             .map(|l| vec![(0.35 * (l as f32 - (levels as f32 - 1.0) / 2.0)).exp(); m])
@@ -269,15 +267,6 @@ impl Model {
         Ok((mix(&self.gains), mix(&self.inv_gains)))
     }
 
-    /// What h_a reads, from y after the gain: |y|, or [|y|, y] for the context model (whose
-    /// hyperprior predicts means, which needs the signs).
-    pub fn hyper_input(&self, y_gained: &Tensor) -> Tensor {
-        match self.int_context {
-            None => y_gained.abs(),
-            Some(_) => y_gained.abs().concat(y_gained),
-        }
-    }
-
     /// How much g_a shrinks each side of a picture (16 for CompressAI's four stride-2 layers).
     pub fn y_stride(&self) -> usize {
         self.g_a.scale().round() as usize
@@ -316,7 +305,7 @@ impl Model {
         if let Some(c) = &self.int_context {
             let (h, w) = (ph / s, pw / s);
             // the context once, the entropy parameters once per pass (over every position)
-            total += c.context.macs(h, w);
+            total += c.context.macs(h, w) + c.magnitude.macs(h, w);
             total += 2 * c.fusion.iter().map(|l| l.macs(h, w)).sum::<u64>();
         }
         total

@@ -228,12 +228,19 @@ impl<'a> WeightFile<'a> {
         (cin, cout): (usize, usize),
         fallback: Option<ConvGeometry>,
     ) -> Result<IntConv> {
-        let (geometry, relu) = match (self.has(&format!("{prefix}.geometry")), fallback) {
-            (false, Some(g)) => (g, true),
+        let (geometry, relu, groups) = match (self.has(&format!("{prefix}.geometry")), fallback) {
+            (false, Some(g)) => (g, true, 1),
             (false, None) => return Err(Error::weights(format!("{prefix}.geometry"), "missing")),
             (true, _) => {
                 let name = format!("{prefix}.geometry");
-                let g = self.i32s(&name, &[5])?;
+                let (shape, _) = self.ints(&name)?;
+                if shape != [5] && shape != [6] {
+                    return Err(Error::weights(
+                        name,
+                        format!("shape {shape:?}, expected [5] or [6]"),
+                    ));
+                }
+                let g = self.i32s(&name, &shape)?;
                 if g[0] < 1 || g[0] > 7 || g[1] < 1 || g[1] > 4 || g[2] < 0 || g[2] >= g[0] {
                     return Err(Error::weights(
                         name,
@@ -246,10 +253,20 @@ impl<'a> WeightFile<'a> {
                     pad: g[2] as usize,
                     transposed: g[3] != 0,
                 };
-                (geometry, g[4] != 0)
+                let groups = g.get(5).copied().unwrap_or(1);
+                let groups = usize::try_from(groups)
+                    .ok()
+                    .filter(|&n| n >= 1 && cin.is_multiple_of(n) && cout.is_multiple_of(n))
+                    .ok_or_else(|| {
+                        Error::weights(
+                            &name,
+                            format!("{groups} groups for {cin} -> {cout} channels"),
+                        )
+                    })?;
+                (geometry, g[4] != 0, groups)
             }
         };
-        let shape = geometry.weight_shape(cin, cout);
+        let shape = geometry.weight_shape(cin / groups, cout);
         let shift_name = format!("{prefix}.shift");
         let shift = self
             .i32s(&shift_name, &[cout])?
@@ -265,6 +282,7 @@ impl<'a> WeightFile<'a> {
             shift,
             act_max: self.scalar(&format!("{prefix}.act_max"))?,
             relu,
+            groups,
         })
     }
 
@@ -304,10 +322,14 @@ impl<'a> WeightFile<'a> {
 
     /// The integer context and entropy-parameter network of a checkerboard model of `m` channels.
     pub(crate) fn int_context(&self, m: usize) -> Result<IntContext> {
+        // PyTorch's weight is [out, in / groups, k, k]; the groups come with the geometry
         let channels = |name: &str| -> Result<(usize, usize)> {
             let shape = self.shape(&format!("{name}.weight"))?;
-            match shape[..] {
-                [cout, cin, _, _] => Ok((cin, cout)),
+            let g = self.i32s(&format!("{name}.geometry"), &[6])?;
+            match (&shape[..], usize::try_from(g[5])) {
+                ([cout, per_group, _, _], Ok(groups)) if groups >= 1 => {
+                    Ok((per_group * groups, *cout))
+                }
                 _ => Err(Error::weights(
                     format!("{name}.weight"),
                     format!("shape {shape:?}"),
@@ -317,22 +339,22 @@ impl<'a> WeightFile<'a> {
         let frac = |name: &str| -> Result<u32> {
             u32::try_from(self.scalar(name)?).map_err(|_| Error::weights(name, "negative"))
         };
-        let (cin, cout) = channels("context_prediction_int")?;
-        if cin != m {
+        let layer = |name: &str| self.int_conv(name, channels(name)?, None);
+        let context = layer("context_prediction_int")?;
+        if context.in_channels != m {
             return Err(Error::weights(
                 "context_prediction_int.weight",
-                format!("{cin} input channels, expected {m}"),
+                format!("{} input channels, expected {m}", context.in_channels),
             ));
         }
-        let context = self.int_conv("context_prediction_int", (cin, cout), None)?;
-        let fusion = ["entropy_parameters_int.0", "entropy_parameters_int.2"]
-            .iter()
-            .map(|name| self.int_conv(name, channels(name)?, None))
-            .collect::<Result<_>>()?;
         Ok(IntContext {
             context,
+            magnitude: layer("context_magnitude_int")?,
             input_frac_bits: frac("context_prediction_int.input_frac_bits")?,
-            fusion,
+            fusion: vec![
+                layer("entropy_parameters_int.0")?,
+                layer("entropy_parameters_int.2")?,
+            ],
             mean_frac_bits: frac("entropy_parameters_int.output_frac_bits")?,
         })
     }

@@ -28,7 +28,7 @@ def _optimizers(model, args):
     for n, p in named:
         p.requires_grad_(not n.startswith(frozen))
     gains = ("y_gain_log", "y_inv_gain_log")
-    new_parts = ("context_prediction.", "entropy_parameters.")
+    new_parts = ("context_prediction.", "context_magnitude.", "entropy_parameters.")
     gain_params = [p for n, p in named if n in gains and p.requires_grad]
     grown = [p for n, p in named if n.startswith(new_parts)]
     other = [p for n, p in named if n not in gains and not n.startswith(new_parts) and p.requires_grad]

@@ -5,10 +5,12 @@
 mod conv;
 mod gdn;
 mod image;
+mod int_context;
 mod int_conv;
 
 pub(crate) use conv::ConvShape;
 pub(crate) use image::PixelTarget;
+pub(crate) use int_context::{ContextBuffers, ContextParams};
 pub(crate) use int_conv::IntConvBuffers;
 
 use crate::error::{Error, Result};
@@ -30,6 +32,7 @@ pub struct Kernels {
     gdn: gdn::GdnKernels,
     image: image::ImageKernels,
     int_conv: int_conv::IntConvKernels,
+    int_context: int_context::IntContextKernels,
     subgroups: bool,
 }
 
@@ -79,6 +82,7 @@ impl Kernels {
             gdn: gdn::GdnKernels::new(&c, subgroups),
             image: image::ImageKernels::new(&c),
             int_conv: int_conv::IntConvKernels::new(&c, subgroups),
+            int_context: int_context::IntContextKernels::new(&c),
             subgroups,
         };
         if let Some(e) = pollster::block_on(scope.pop()) {
@@ -94,7 +98,7 @@ impl Kernels {
 }
 
 /// Records kernel dispatches into a command encoder. Each kernel family adds its methods (see
-/// `conv.rs`, `gdn.rs`, `image.rs`, `int_conv.rs`).
+/// `conv.rs`, `gdn.rs`, `image.rs`, `int_conv.rs`, `int_context.rs`).
 pub(crate) struct Recorder<'a> {
     pub device: &'a wgpu::Device,
     pub queue: &'a wgpu::Queue,

@@ -4,6 +4,7 @@
 use super::conv::{self, ConvParams};
 use super::gdn::{self, LinearParams};
 use super::image::{self, ImageParams};
+use super::int_context::{self, ContextParams};
 use super::int_conv::{self, IntParams};
 use super::{LINEAR_WORKGROUP, SUBGROUP_OUTPUT_GROUPS, TILE};
 use crate::gpu::shaders::source;
@@ -73,6 +74,7 @@ fn params_structs_match_their_shaders() {
     assert_same_layout::<LinearParams>(&["gdn.wgsl", "gdn_subgroup.wgsl"]);
     assert_same_layout::<ImageParams>(&["image.wgsl"]);
     assert_same_layout::<IntParams>(&["int_conv.wgsl", "int_conv_subgroup.wgsl"]);
+    assert_same_layout::<ContextParams>(&["int_context.wgsl"]);
 }
 
 /// The u32 value of the module-scope constant or the default of the override `name`.
@@ -126,6 +128,10 @@ fn constants_match_their_shaders() {
         constant("gdn_subgroup.wgsl", "PX") as usize,
         gdn::SUBGROUP_GDN_PIXELS
     );
+    assert_eq!(
+        constant("int_context.wgsl", "MAX_HIDDEN") as usize,
+        crate::model::int_net::MAX_HIDDEN
+    );
 }
 
 #[test]
@@ -139,6 +145,7 @@ fn workgroup_sizes_match_the_dispatches() {
         ("image.wgsl", "tensor_to_rgba8", square),
         ("int_conv.wgsl", "int_conv", square),
         ("int_conv.wgsl", "scale_index", linear),
+        ("int_context.wgsl", "checkerboard_parameters", linear),
         ("gdn.wgsl", "gdn", linear),
         ("gdn_subgroup.wgsl", "gdn", linear),
         // the subgroup kernels: 64 invocations laid out as TILE x TILE pixels
@@ -200,6 +207,17 @@ fn binding_numbers_match_their_shaders() {
                 ("dst", int_conv::binding::DST),
                 ("thresholds", int_conv::binding::THRESHOLDS),
                 ("indexes", int_conv::binding::INDEXES),
+            ],
+        ),
+        (
+            "int_context.wgsl",
+            &[
+                ("hyper", int_context::binding::HYPER),
+                ("context_in", int_context::binding::CONTEXT_IN),
+                ("net", int_context::binding::NET),
+                ("thresholds", int_context::binding::THRESHOLDS),
+                ("indexes", int_context::binding::INDEXES),
+                ("means", int_context::binding::MEANS),
             ],
         ),
     ];
