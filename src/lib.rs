@@ -24,6 +24,8 @@ pub mod format;
 pub mod fuzzing;
 pub mod gpu;
 pub mod image;
+#[cfg(feature = "image-hooks")]
+pub mod image_hooks;
 pub mod metrics;
 pub mod model;
 pub mod rng;
@@ -34,6 +36,8 @@ pub use codec::{Codec, CodecOptions};
 pub use error::{Error, Result};
 pub use gpu::{Backend, GpuContext, GpuTensor};
 pub use image::Image;
+#[cfg(feature = "image-hooks")]
+pub use image_hooks::register_image_hooks;
 pub use model::Model;
 pub use tensor::Tensor;
 /// The wgpu this crate is built on: embedders use it to create the device they hand in.

@@ -1,0 +1,107 @@
+"""The Python package: numpy round trips, Pillow, errors as exceptions, threads, and the same
+bytes as the command line."""
+import io
+import os
+import subprocess
+import threading
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import vaec_gpu
+import vaec_gpu.pillow  # noqa: F401  (registers the format)
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+CROP = os.path.join(ROOT, "tests", "data_crop.png")
+# the command line to compare with: VAEC_CLI, else a build in target/ (cargo test builds one)
+CLI = os.environ.get("VAEC_CLI") or next(
+    (p for p in (os.path.join(ROOT, "target", d, "vaec-gpu") for d in ("release", "debug")) if os.path.exists(p)),
+    "vaec-gpu")
+
+
+def crop():
+    return np.asarray(Image.open(CROP).convert("RGB"))
+
+
+def test_zeros_round_trip_has_the_right_shape():
+    a = np.zeros((64, 96, 3), np.uint8)
+    out = vaec_gpu.decode(vaec_gpu.encode(a))
+    assert out.shape == (64, 96, 3) and out.dtype == np.uint8
+
+
+def test_a_photo_crop_round_trips_close_to_the_original():
+    a = crop()
+    data = vaec_gpu.encode(a, quality=8)
+    out = vaec_gpu.decode(data)
+    mse = np.mean((out.astype(float) - a.astype(float)) ** 2)
+    assert 10 * np.log10(255 ** 2 / mse) > 25
+    header = vaec_gpu.info(data)
+    assert (header["width"], header["height"], header["quality"]) == (64, 64, 8.0)
+    assert header["model"] == vaec_gpu.models()[0]
+
+
+def test_strided_arrays_are_accepted():
+    a = np.ascontiguousarray(crop()[:, ::-1])[:, ::-1]  # a view with negative strides
+    assert vaec_gpu.encode(a) == vaec_gpu.encode(np.ascontiguousarray(a))
+
+
+def test_pillow_reads_and_writes_vaec(tmp_path):
+    assert ".vaec" in Image.registered_extensions()
+    path = tmp_path / "crop.vaec"
+    Image.open(CROP).save(path, quality=4)
+    im = Image.open(path)
+    assert im.format == "VAEC" and im.size == (64, 64) and im.mode == "RGB"
+    assert np.array_equal(np.asarray(im), vaec_gpu.decode(path.read_bytes()))
+
+
+def test_bytes_equal_the_command_line_and_pillow_opens_its_files(tmp_path):
+    out = tmp_path / "cli.vaec"
+    subprocess.run([CLI, "encode", CROP, "-o", str(out), "--quality", "5"], check=True, capture_output=True)
+    assert vaec_gpu.encode(crop(), quality=5) == out.read_bytes()
+    assert np.array_equal(np.asarray(Image.open(out)), vaec_gpu.decode(out.read_bytes()))
+
+
+@pytest.mark.parametrize("data", [b"", b"VAEC", b"not a vaec file at all", bytes(range(256)) * 8])
+def test_hostile_bytes_raise_vaec_errors(data):
+    with pytest.raises(vaec_gpu.VaecError):
+        vaec_gpu.decode(data)
+    with pytest.raises(vaec_gpu.FormatError):
+        vaec_gpu.info(data)
+
+
+def test_a_truncated_file_raises_format_error():
+    data = vaec_gpu.encode(crop())
+    for cut in (10, len(data) // 2, len(data) - 1):
+        with pytest.raises(vaec_gpu.FormatError):
+            vaec_gpu.decode(data[:cut])
+
+
+def test_bad_arrays_and_qualities_raise():
+    with pytest.raises(ValueError):
+        vaec_gpu.encode(np.zeros((8, 8, 4), np.uint8))
+    with pytest.raises(TypeError):
+        vaec_gpu.encode(np.zeros((8, 8, 3), np.float32))
+    with pytest.raises(vaec_gpu.VaecError):
+        vaec_gpu.encode(crop(), quality=99)
+
+
+def test_one_codec_serves_several_threads():
+    codec = vaec_gpu.Codec()
+    a = crop()
+    expected = codec.encode(a, 3)
+    results, errors = [], []
+
+    def work():
+        try:
+            results.append(codec.decode(codec.encode(a, 3)))
+        except Exception as e:  # noqa: BLE001 -- collected for the assertion below
+            errors.append(e)
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert all(np.array_equal(r, codec.decode(expected)) for r in results)
