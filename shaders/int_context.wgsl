@@ -2,7 +2,8 @@
 // channel, in exact i32 arithmetic: every GPU and the Rust twin (src/cpu/int_context.rs) compute
 // the same table index and mean of every element of y bit for bit.
 //
-// One invocation per element (c, y, x) of y. Second pass only: the depthwise 5x5 context of
+// One invocation per element (c, y, x) of y; each pass computes only its own positions (the
+// anchors, then the others) and writes 0 to the rest. Second pass only: the depthwise 5x5 context of
 // channel c over the context input (the decoded anchors in fixed point, 0 elsewhere) and the same
 // over its magnitudes; the first pass (the anchors) has both 0. Then the per-channel fusion:
 // hidden units from (h_s output, context, magnitude), then (scale, mean); the scale's table index
@@ -10,8 +11,9 @@
 //
 // Each channel's parameters are one record of `record` i32 in `net` (src/gpu/int_net.rs packs it):
 //   context weights (k*k), bias, shift; magnitude weights (k*k), bias, shift;
-//   fusion 1: weights (hidden x 3), biases (hidden), shifts (hidden);
-//   fusion 2: weights (2 x hidden), biases (2), shifts (2).
+//   then the anchors' fusion network and the others', each:
+//     layer 1: weights (hidden x 3), biases (hidden), shifts (hidden);
+//     layer 2: weights (2 x hidden), biases (2), shifts (2).
 
 struct Params {
     width: u32,
@@ -29,7 +31,9 @@ struct Params {
     magnitude_max: i32,
     hidden_max: i32,    // hidden units: [0, hidden_max]
     out_max: i32,       // scale and mean: [-out_max - 1, out_max]
-    _pad: u32,
+    // the dispatch covers channels first_channel .. (one chunk): net is indexed by the channel in
+    // y, hyper, context_in, indexes and means by the channel within the chunk
+    first_channel: u32,
 }
 
 // The most hidden units per channel (the host checks).
@@ -56,10 +60,16 @@ fn checkerboard_parameters(@builtin(global_invocation_id) gid: vec3<u32>) {
         return;
     }
     let plane = p.width * p.height;
-    let c = e / plane;
+    let c = e / plane; // within the chunk
     let y = (e % plane) / p.width;
     let x = (e % plane) % p.width;
-    let base = c * p.record;
+    // each pass computes its own positions (the anchors first); the others get 0
+    if ((((y + x) & 1u) == 0u) == (p.second_pass != 0u)) {
+        indexes[e] = 0u;
+        means[e] = 0;
+        return;
+    }
+    let base = (p.first_channel + c) * p.record;
     let taps = p.ksize * p.ksize;
     var context = 0;
     var magnitude = 0;
@@ -71,7 +81,8 @@ fn checkerboard_parameters(@builtin(global_invocation_id) gid: vec3<u32>) {
             if (iy < 0 || iy >= i32(p.height)) {
                 continue;
             }
-            for (var kx = 0u; kx < p.ksize; kx++) {
+            // only the anchors ((row + column) even) are read: the context input is 0 elsewhere
+            for (var kx = u32(iy + i32(p.pad) + i32(x)) & 1u; kx < p.ksize; kx += 2u) {
                 let ix = i32(x + kx) - i32(p.pad);
                 if (ix < 0 || ix >= i32(p.width)) {
                     continue;
@@ -85,7 +96,8 @@ fn checkerboard_parameters(@builtin(global_invocation_id) gid: vec3<u32>) {
         magnitude = requantize(acc_m, net[base + 2u * taps + 3u], -p.magnitude_max - 1, p.magnitude_max);
     }
     let h = hyper[e];
-    let f1 = base + 2u * taps + 4u;
+    // the second pass's fusion network follows the anchors'
+    let f1 = base + 2u * taps + 4u + p.second_pass * (7u * p.hidden + 4u);
     var units = array<i32, MAX_HIDDEN>();
     for (var j = 0u; j < p.hidden; j++) {
         let w = f1 + 3u * j;

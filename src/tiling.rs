@@ -29,10 +29,10 @@ impl Rect {
     }
 }
 
-/// The inputs (clipped to `[0, n)`) that the outputs `out` of a layer depend on.
-fn needed_inputs(layer: &Layer, out: Span, n: usize) -> Span {
+/// The inputs (clipped to `[0, n)`) that the outputs `out` of a layer (`None`: pointwise) depend on.
+fn needed_inputs(geometry: Option<ConvGeometry>, out: Span, n: usize) -> Span {
     let (a, b) = (out.0 as isize, out.1 as isize);
-    let (lo, hi) = match layer.geometry() {
+    let (lo, hi) = match geometry {
         None => (a, b),
         Some(g) => {
             let (k, s, p) = (g.kernel as isize, g.stride as isize, g.pad as isize);
@@ -55,8 +55,8 @@ fn div_ceil(v: isize, s: isize) -> isize {
 }
 
 /// Global index of a layer's local output 0, given the global index of its local input 0.
-fn output_origin(layer: &Layer, input_origin: usize) -> usize {
-    match layer.geometry() {
+fn output_origin(geometry: Option<ConvGeometry>, input_origin: usize) -> usize {
+    match geometry {
         None => input_origin,
         Some(ConvGeometry {
             stride,
@@ -78,54 +78,58 @@ pub struct TilePlan {
 
 /// Plans one tile along both axes. `input_size` is (width, height) of the whole input.
 pub fn plan(t: &Transform, input_size: (usize, usize), out: Rect) -> TilePlan {
-    let (x, ox) = plan_axis(t, input_size.0, out.x);
-    let (y, oy) = plan_axis(t, input_size.1, out.y);
+    let layers: Vec<_> = t.layers.iter().map(Layer::geometry).collect();
+    let (x, ox) = plan_span(&layers, input_size.0, out.x);
+    let (y, oy) = plan_span(&layers, input_size.1, out.y);
     TilePlan {
         input: Rect { x, y },
         offset: (ox, oy),
     }
 }
 
-fn plan_axis(t: &Transform, n: usize, out: Span) -> (Span, usize) {
+/// Plans one axis of a tile through `layers` (their geometries, `None` for pointwise ones) on an
+/// input of length `n`: the input span to run on, and where the output span `out` starts inside
+/// the tile's output.
+pub fn plan_span(layers: &[Option<ConvGeometry>], n: usize, out: Span) -> (Span, usize) {
+    let length = |g: &Option<ConvGeometry>, n| g.map_or(n, |g| g.output_len(n));
     // sizes of every layer's input along this axis
     let mut sizes = vec![n];
-    for l in &t.layers {
-        sizes.push(l.output_len(*sizes.last().expect("non-empty")));
+    for g in layers {
+        sizes.push(length(g, *sizes.last().expect("non-empty")));
     }
     let mut need = out;
-    for (i, l) in t.layers.iter().enumerate().rev() {
-        need = needed_inputs(l, need, sizes[i]);
+    for (i, &g) in layers.iter().enumerate().rev() {
+        need = needed_inputs(g, need, sizes[i]);
     }
     // strided convolutions need their local input 0 on their stride grid: align the start to the
     // product of the strides of the convolutions (transposed ones keep any origin aligned)
-    let align: usize = t
-        .layers
+    let align: usize = layers
         .iter()
-        .filter_map(Layer::geometry)
+        .flatten()
         .filter(|g| !g.transposed)
         .map(|g| g.stride)
         .product();
     let start = need.0 / align * align;
     let mut origin = start;
-    for l in &t.layers {
-        origin = output_origin(l, origin);
+    for &g in layers {
+        origin = output_origin(g, origin);
     }
     ((start, need.1), out.0 - origin)
 }
 
-/// GPU bytes that running `t` on a `channels` x `h` x `w` input needs: at its peak (each layer's
-/// input and output are alive together), and for its largest single tensor.
+/// GPU bytes that running `t` on a `channels` x `h` x `w` input needs: at its peak (the input
+/// lives through the whole run, and each layer's input and output are alive together), and for
+/// its largest single tensor.
 pub fn peak_bytes(t: &Transform, channels: usize, w: usize, h: usize) -> (u64, u64) {
-    let (mut c, mut w, mut h) = (channels, w, h);
-    let mut peak = Tensor::gpu_bytes(c, h, w);
-    let mut largest = peak;
+    let input = Tensor::gpu_bytes(channels, h, w);
+    let (mut w, mut h) = (w, h);
+    let (mut peak, mut largest, mut previous) = (input, input, 0);
     for l in &t.layers {
-        let (nw, nh) = (l.output_len(w), l.output_len(h));
-        let nc = l.out_channels();
-        let out = Tensor::gpu_bytes(nc, nh, nw);
-        peak = peak.max(Tensor::gpu_bytes(c, h, w) + out);
+        (w, h) = (l.output_len(w), l.output_len(h));
+        let out = Tensor::gpu_bytes(l.out_channels(), h, w);
+        peak = peak.max(input + previous + out);
         largest = largest.max(out);
-        (c, w, h) = (nc, nw, nh);
+        previous = out;
     }
     (peak, largest)
 }

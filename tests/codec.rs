@@ -1,5 +1,6 @@
-//! The codec end to end with the shipped weights: round trips, the size estimate, bit-exact
-//! decoding across backends and the CPU path, and the index-hash check.
+//! The codec end to end with every shipped model (the checkerboard context model and the scale
+//! hyperprior): round trips, the size estimate, bit-exact decoding across backends and the CPU
+//! path, and the index-hash check.
 
 mod common;
 
@@ -21,33 +22,61 @@ fn photo(w: usize, h: usize) -> Image {
 }
 
 fn codec() -> Codec {
+    codec_for(Model::builtin().unwrap())
+}
+
+fn codec_for(model: Model) -> Codec {
     let ctx = GpuContext::from_device(gpu().device().clone(), gpu().queue().clone()).unwrap();
-    Codec::new(ctx, Model::builtin().unwrap()).unwrap()
+    Codec::new(ctx, model).unwrap()
+}
+
+/// A codec for every compiled-in model, with its name.
+fn every_model() -> Vec<(&'static str, Codec)> {
+    let names = Model::builtin_names();
+    assert!(
+        names.len() >= 2,
+        "a context model and a scale model are shipped"
+    );
+    names
+        .into_iter()
+        .map(|name| (name, codec_for(Model::builtin_named(name).unwrap())))
+        .collect()
 }
 
 #[test]
 fn round_trip_at_every_quality_and_odd_sizes() {
-    let codec = codec();
-    let levels = codec.model().levels();
-    for (w, h) in [(1, 1), (3, 5), (64, 64), (100, 75)] {
-        let img = photo(w, h);
-        for q in 1..=levels {
-            let enc = codec.encode(&img, q as f32).unwrap();
-            let dec = codec.decode(&enc.bytes).unwrap();
-            assert_eq!((dec.width, dec.height), (w, h));
-            // the reconstruction is what the transforms give for the coded latents
-            let direct = codec.reconstruct(&img, q as f32).unwrap();
-            let max_diff = dec
-                .rgba
-                .iter()
-                .zip(&direct.rgba)
-                .map(|(a, b)| a.abs_diff(*b))
-                .max()
-                .unwrap();
-            assert!(
-                max_diff <= 1,
-                "{w}x{h} q{q}: decode differs from reconstruct by {max_diff}"
-            );
+    for (name, codec) in every_model() {
+        let levels = codec.model().levels();
+        let context = codec.model().int_context.is_some();
+        for (w, h) in [(1, 1), (3, 5), (64, 64), (100, 75)] {
+            let img = photo(w, h);
+            for q in 1..=levels {
+                let enc = codec.encode(&img, q as f32).unwrap();
+                let dec = codec.decode(&enc.bytes).unwrap();
+                assert_eq!((dec.width, dec.height), (w, h));
+                // the scale model's reconstruction is what the transforms give for round(y); the
+                // context model codes round(y - mean) + mean, so it is compared with the original
+                let reference = match context {
+                    false => codec.reconstruct(&img, q as f32).unwrap(),
+                    true => img.clone(),
+                };
+                let max_diff = dec
+                    .rgba
+                    .iter()
+                    .zip(&reference.rgba)
+                    .map(|(a, b)| a.abs_diff(*b))
+                    .max()
+                    .unwrap();
+                if !context {
+                    assert!(
+                        max_diff <= 1,
+                        "{name} {w}x{h} q{q}: decode differs from reconstruct by {max_diff}"
+                    );
+                }
+                let psnr = vaec_gpu::metrics::psnr(&img, &dec);
+                let floor = if w * h < 64 { 5.0 } else { 18.0 + q as f64 };
+                assert!(psnr > floor, "{name} {w}x{h} q{q}: PSNR {psnr:.1} dB");
+            }
         }
     }
 }
@@ -99,30 +128,41 @@ fn file_size_matches_the_estimate() {
 
 #[test]
 fn decoding_is_bit_exact_across_backends_and_the_cpu_path() {
-    let vulkan = codec();
+    for (name, vulkan) in every_model() {
+        bit_exact_across_backends(name, &vulkan);
+    }
+}
+
+fn bit_exact_across_backends(name: &str, vulkan: &Codec) {
     let img = photo(100, 75);
     let enc = vulkan.encode(&img, 5.0).unwrap();
     let on_vulkan = vulkan.decode_latents(&enc.bytes).unwrap();
+    if vulkan.model().int_context.is_some() {
+        assert!(
+            on_vulkan.means.iter().any(|m| *m != 0),
+            "{name}: a context model predicts means"
+        );
+    }
 
     let gl_ctx = GpuContext::new(Some(Backend::Gl)).expect("a GL adapter (Mesa llvmpipe)");
-    eprintln!("second backend: {}", gl_ctx.adapter_description());
-    let gl = Codec::new(gl_ctx, Model::builtin().unwrap()).unwrap();
+    eprintln!("{name}, second backend: {}", gl_ctx.adapter_description());
+    let gl = Codec::new(gl_ctx, Model::builtin_named(name).unwrap()).unwrap();
     let on_gl = gl.decode_latents(&enc.bytes).unwrap();
     let on_cpu = decode_latents_cpu(vulkan.model(), &enc.bytes, &Limits::default()).unwrap();
     assert_eq!(
         on_gl, on_vulkan,
-        "GL and Vulkan decode different symbols or indexes"
+        "{name}: GL and Vulkan decode different symbols, indexes or means"
     );
     assert_eq!(
         on_cpu, on_vulkan,
-        "the CPU path decodes different symbols or indexes"
+        "{name}: the CPU path decodes different symbols, indexes or means"
     );
 
     // pixels: g_s is floating point, so devices may differ by one step of rounding
     let px_vulkan = vulkan.decode(&enc.bytes).unwrap();
     let px_gl = gl.decode(&enc.bytes).unwrap();
     let px_cpu = decode_cpu(vulkan.model(), &enc.bytes, &Limits::default()).unwrap();
-    for (name, other) in [("GL", &px_gl), ("CPU", &px_cpu)] {
+    for (device, other) in [("GL", &px_gl), ("CPU", &px_cpu)] {
         let max = px_vulkan
             .rgba
             .iter()
@@ -130,24 +170,43 @@ fn decoding_is_bit_exact_across_backends_and_the_cpu_path() {
             .map(|(a, b)| a.abs_diff(*b))
             .max()
             .unwrap();
-        assert!(max <= 1, "{name} pixels differ from Vulkan's by {max}");
+        assert!(
+            max <= 1,
+            "{name}: {device} pixels differ from Vulkan's by {max}"
+        );
     }
 }
 
 #[test]
-fn a_decoder_with_different_scale_indexes_is_caught_by_the_hash() {
-    let codec = codec();
-    let enc = codec.encode(&photo(64, 64), 4.0).unwrap();
-    let mut perturbed = codec.model().clone();
-    let int = perturbed.int_h_s.as_mut().unwrap();
-    // move every threshold by one: some elements land in a neighbouring table
-    int.thresholds.iter_mut().for_each(|t| *t -= 1);
-    match decode_cpu(&perturbed, &enc.bytes, &Limits::default()) {
-        Err(Error::Format(msg)) => assert!(msg.contains("scale-index hash mismatch"), "{msg}"),
-        other => panic!(
-            "perturbed decoder was not caught: {:?}",
-            other.map(|i| (i.width, i.height))
-        ),
+fn a_decoder_with_different_scale_indexes_or_means_is_caught_by_the_hash() {
+    for (name, codec) in every_model() {
+        let enc = codec.encode(&photo(64, 64), 4.0).unwrap();
+        let mut perturbed = vec![codec.model().clone()];
+        // move every threshold by one: some elements land in a neighbouring table
+        perturbed[0]
+            .int_h_s
+            .as_mut()
+            .unwrap()
+            .thresholds
+            .iter_mut()
+            .for_each(|t| *t -= 1);
+        if let Some(c) = codec.model().int_context.as_ref() {
+            // a different mean for every element of channel 0 that is not an anchor
+            let mut other = codec.model().clone();
+            other.int_context.as_mut().unwrap().fusion[1].bias[1] = c.fusion[1].bias[1] + 1000;
+            perturbed.push(other);
+        }
+        for model in &perturbed {
+            match decode_cpu(model, &enc.bytes, &Limits::default()) {
+                Err(Error::Format(msg)) => {
+                    assert!(msg.contains("scale-index hash mismatch"), "{msg}")
+                }
+                other => panic!(
+                    "{name}: perturbed decoder was not caught: {:?}",
+                    other.map(|i| (i.width, i.height))
+                ),
+            }
+        }
     }
 }
 

@@ -112,10 +112,22 @@ fn check_against_cpu(ctx: &vaec_gpu::GpuContext) {
             })
             .collect();
         let cpu = int_hyper_synthesis(&net, &symbols, h, w);
-        let gpu_indexes = GpuIntNetworks::new(ctx, &net, None)
-            .unwrap()
-            .run(ctx, &symbols, h, w)
-            .unwrap();
+        let gpu = GpuIntNetworks::new(ctx, &net, None).unwrap();
+        let gpu_indexes = gpu.run(ctx, &symbols, h, w).unwrap();
+        // in the least memory: h_s in bands of rows, the lookup in chunks of channels
+        let least = gpu.smallest_memory((h, w));
+        let hyper = gpu.hyper(ctx, &symbols, (h, w), None, least).unwrap();
+        let banded = gpu.parameters(ctx, &hyper, None, (None, 1), least).unwrap();
+        assert_eq!(banded.indexes, cpu, "n={n} m={m} {h}x{w} in {least} bytes");
+        assert!(
+            matches!(
+                gpu.hyper(ctx, &symbols, (h, w), None, least - 1),
+                Err(vaec_gpu::Error::Limit { .. })
+            ) || matches!(
+                gpu.parameters(ctx, &hyper, None, (None, 1), least - 1),
+                Err(vaec_gpu::Error::Limit { .. })
+            )
+        );
         assert_eq!(cpu.len(), m * h * 4 * w * 4);
         assert_eq!(
             gpu_indexes,
@@ -167,11 +179,8 @@ fn random_context(rng: &mut Rng, m: usize, hidden: usize) -> IntContext {
         }
         conv
     };
-    IntContext {
-        context: depthwise(rng),
-        magnitude: depthwise(rng),
-        input_frac_bits: 3,
-        fusion: vec![
+    let fusion = |rng: &mut Rng| {
+        vec![
             layer_with(rng, (3 * m, hidden * m, m), one, 300, (65535, true)),
             layer_with(
                 rng,
@@ -180,7 +189,14 @@ fn random_context(rng: &mut Rng, m: usize, hidden: usize) -> IntContext {
                 300,
                 ((1 << 23) - 1, false),
             ),
-        ],
+        ]
+    };
+    IntContext {
+        context: depthwise(rng),
+        magnitude: depthwise(rng),
+        input_frac_bits: 3,
+        fusion: fusion(rng),
+        anchor_fusion: fusion(rng),
         mean_frac_bits: 12,
     }
 }
@@ -200,11 +216,16 @@ fn context_model_matches_cpu_bit_for_bit_in_both_passes() {
             let z: Vec<i32> = (0..n * h * w).map(|_| rng.below(41) as i32 - 20).collect();
             let gpu = GpuIntNetworks::new(ctx, &net, Some(&context)).unwrap();
             let (hyper_cpu, size) = int_hyper_features(&net, &z, h, w);
-            let hyper_gpu = gpu.hyper(ctx, &z, (h, w), None).unwrap();
-            assert_eq!(hyper_gpu.size, size);
+            let hyper_gpu = gpu.hyper(ctx, &z, (h, w), None, u64::MAX).unwrap();
+            assert_eq!(hyper_gpu, (hyper_cpu.clone(), size));
+            let least = gpu.smallest_memory((h, w));
+            let banded = gpu.hyper(ctx, &z, (h, w), None, least).unwrap();
+            assert_eq!(banded, hyper_gpu, "h_s in bands of rows");
             let t = &net.thresholds;
             let first_cpu = checkerboard_parameters(&context, t, &hyper_cpu, None, size);
-            let first_gpu = gpu.parameters(ctx, &hyper_gpu, None, None, 1).unwrap();
+            let first_gpu = gpu
+                .parameters(ctx, &hyper_gpu, None, (None, 1), u64::MAX)
+                .unwrap();
             let what = format!(
                 "n={n} m={m} hidden={hidden} {h}x{w}, subgroups={}",
                 ctx.uses_subgroups()
@@ -223,7 +244,7 @@ fn context_model_matches_cpu_bit_for_bit_in_both_passes() {
             );
             let second_cpu = checkerboard_parameters(&context, t, &hyper_cpu, Some(&input), size);
             let second_gpu = gpu
-                .parameters(ctx, &hyper_gpu, Some(&input), None, 2)
+                .parameters(ctx, &hyper_gpu, Some(&input), (None, 2), least)
                 .unwrap();
             assert_eq!(second_gpu, second_cpu, "second pass, {what}");
             assert_ne!(

@@ -72,6 +72,35 @@ fn tiny_budget_gives_identical_files_and_pixels() {
 }
 
 #[test]
+fn the_smallest_budget_works_and_less_is_refused_at_once() {
+    let (w, h) = (200, 136);
+    let untiled = codec(u64::MAX / 4);
+    let img = picture(w, h);
+    let reference = untiled.encode(&img, 4.0).unwrap();
+    let pixels = untiled.decode(&reference.bytes).unwrap();
+    let least = untiled.smallest_memory_budget(w, h, true);
+    eprintln!("smallest budget for {w}x{h}: {least} bytes");
+
+    let tight = codec(least);
+    tight.context().reset_peak_memory();
+    assert_eq!(tight.encode(&img, 4.0).unwrap().bytes, reference.bytes);
+    assert!(tight.decode(&reference.bytes).unwrap() == pixels);
+    let peak = tight.context().peak_memory();
+    assert!(peak <= least, "peak {peak} above the budget {least}");
+
+    let short = codec(least - 1);
+    let refused =
+        |r: Result<(), Error>| matches!(r, Err(Error::Limit { value, .. }) if value == least);
+    assert!(refused(short.encode(&img, 4.0).map(|_| ())));
+    let decode_least = untiled.smallest_memory_budget(w, h, false);
+    let short = codec(decode_least - 1);
+    assert!(matches!(
+        short.decode(&reference.bytes),
+        Err(Error::Limit { value, .. }) if value == decode_least
+    ));
+}
+
+#[test]
 fn plans_cover_the_receptive_field() {
     let m = Model::random(4, 4, 1, 1);
     // one y pixel in the middle of a 1024-wide picture needs 16*y +- the halo of four 5x5/2 layers

@@ -4,8 +4,8 @@ against what a user would pick instead, measured here on the same pictures (JPEG
 JPEG XL through Pillow and imagecodecs, real file sizes, PSNR on RGB), and CompressAI's published
 bmshj2018-hyperprior curve.
 
-    cargo run --release -- eval ../shared/data/kodak --quality 1,1.5,...,10 --json > docs/kodak_vaec.json
-    python3 train/rd_report.py docs/kodak_vaec.json [docs/kodak_light.json ...] --plot docs/rd_kodak.png
+    cargo run --release -- eval ../shared/data/kodak --quality 1,1.5,...,10 --json > docs/kodak_context.json
+    python3 train/rd_report.py docs/kodak_context.json [docs/kodak_hyperprior.json ...] --plot docs/rd_kodak.png
 
 The classic codecs: JPEG (4:2:0), WebP (method 6), AVIF (libavif, speed 6, 4:4:4) and JPEG XL
 (libjxl, effort 7), each over a quality sweep; their curves are cached in --cache (the Kodak files'

@@ -10,7 +10,7 @@ use sha2::Digest;
 use crate::entropy::{self, CdfTables};
 use crate::error::{Error, Result};
 use crate::format::{self, Header, Limits};
-use crate::gpu::{host_stage, GpuContext, GpuHyper, GpuIntNetworks, Probe};
+use crate::gpu::{host_stage, GpuContext, GpuIntNetworks, HyperFeatures, Probe};
 use crate::model::{hex, is_anchor, EntropyParams, IntContext, IntHyperSynthesis, Model};
 use crate::tensor::Tensor;
 
@@ -100,57 +100,59 @@ impl Pass {
     }
 }
 
-/// The h_s output of one picture, where the integer networks run.
-pub(crate) enum Hyper {
-    Gpu(GpuHyper),
-    Cpu(Vec<i32>, (usize, usize)),
-}
-
 /// Where the integer networks run: z symbols to h_s's output, then the table indexes (and means)
 /// of every element of y, once for the scale model and once per checkerboard pass.
 pub(crate) trait EntropyParameters {
     /// Runs h_s on the z symbols (n x zh x zw).
-    fn hyper(&self, z: &[i32], zh: usize, zw: usize, probe: Option<&Probe>) -> Result<Hyper>;
+    fn hyper(
+        &self,
+        z: &[i32],
+        zh: usize,
+        zw: usize,
+        probe: Option<&Probe>,
+    ) -> Result<HyperFeatures>;
     /// The parameters of every element of y, with the context's input in the second pass
     /// (`pass`, 1 or 2, names the stages in the probe).
     fn parameters(
         &self,
-        hyper: &Hyper,
+        hyper: &HyperFeatures,
         context_input: Option<&[i32]>,
         probe: Option<&Probe>,
         pass: usize,
     ) -> Result<EntropyParams>;
 }
 
-/// The integer networks on the GPU.
+/// The integer networks on the GPU, within a memory budget.
 pub(crate) struct OnGpu<'a> {
     pub ctx: &'a GpuContext,
     pub net: &'a GpuIntNetworks,
+    pub budget: u64,
 }
 
 impl EntropyParameters for OnGpu<'_> {
-    fn hyper(&self, z: &[i32], zh: usize, zw: usize, probe: Option<&Probe>) -> Result<Hyper> {
-        let hyper = self
-            .ctx
-            .guarded(|| self.net.hyper(self.ctx, z, (zh, zw), probe))?;
-        Ok(Hyper::Gpu(hyper))
+    fn hyper(
+        &self,
+        z: &[i32],
+        zh: usize,
+        zw: usize,
+        probe: Option<&Probe>,
+    ) -> Result<HyperFeatures> {
+        let memory = self.budget.saturating_sub(self.ctx.memory_in_use());
+        self.ctx
+            .guarded(|| self.net.hyper(self.ctx, z, (zh, zw), probe, memory))
     }
 
     fn parameters(
         &self,
-        hyper: &Hyper,
+        hyper: &HyperFeatures,
         context_input: Option<&[i32]>,
         probe: Option<&Probe>,
         pass: usize,
     ) -> Result<EntropyParams> {
-        let Hyper::Gpu(hyper) = hyper else {
-            return Err(Error::InvalidArgument(
-                "h_s output of another device".into(),
-            ));
-        };
+        let memory = self.budget.saturating_sub(self.ctx.memory_in_use());
         self.ctx.guarded(|| {
             self.net
-                .parameters(self.ctx, hyper, context_input, probe, pass)
+                .parameters(self.ctx, hyper, context_input, (probe, pass), memory)
         })
     }
 }
@@ -159,25 +161,26 @@ impl EntropyParameters for OnGpu<'_> {
 pub(crate) struct OnCpu<'a>(pub &'a LatentCodec);
 
 impl EntropyParameters for OnCpu<'_> {
-    fn hyper(&self, z: &[i32], zh: usize, zw: usize, probe: Option<&Probe>) -> Result<Hyper> {
+    fn hyper(
+        &self,
+        z: &[i32],
+        zh: usize,
+        zw: usize,
+        probe: Option<&Probe>,
+    ) -> Result<HyperFeatures> {
         host_stage(probe, "h_s int (CPU)", || {
-            let (x, size) = crate::cpu::int_hyper_features(&self.0.int_h_s, z, zh, zw);
-            Ok(Hyper::Cpu(x, size))
+            Ok(crate::cpu::int_hyper_features(&self.0.int_h_s, z, zh, zw))
         })
     }
 
     fn parameters(
         &self,
-        hyper: &Hyper,
+        hyper: &HyperFeatures,
         context_input: Option<&[i32]>,
         probe: Option<&Probe>,
         pass: usize,
     ) -> Result<EntropyParams> {
-        let Hyper::Cpu(x, size) = hyper else {
-            return Err(Error::InvalidArgument(
-                "h_s output of another device".into(),
-            ));
-        };
+        let (x, size) = hyper;
         let thresholds = &self.0.int_h_s.thresholds;
         host_stage(
             probe,
@@ -304,7 +307,7 @@ impl LatentCodec {
         &self,
         shape: &LatentShape,
         params: &dyn EntropyParameters,
-        hyper: &Hyper,
+        hyper: &HyperFeatures,
         k: usize,
         decoded: (&[i32], &[i32]),
         probe: Option<&Probe>,

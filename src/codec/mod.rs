@@ -27,7 +27,7 @@ use crate::image::{check_size, Image};
 use crate::model::Model;
 use crate::tensor::Tensor;
 use latent::{LatentCodec, LatentShape, OnGpu};
-use tiled::{run_tiled, tile_side, Stage};
+use tiled::{run_tiled, smallest_memory, tile_side, Stage};
 
 /// A coded picture.
 #[derive(Clone, Debug)]
@@ -128,11 +128,13 @@ impl Codec {
         match &self.latent {
             Latent::Ready(ready) => {
                 let (codec, net) = &**ready;
+                let budget = self.options.memory_budget;
                 Ok((
                     codec,
                     OnGpu {
                         ctx: &self.ctx,
                         net,
+                        budget,
                     },
                 ))
             }
@@ -152,6 +154,7 @@ impl Codec {
             in_size: padded,
             out_limit: (padded.0 / s, padded.1 / s),
             extra_per_pixel: 4,
+            min_side: 4, // 64 x 64 pixels of input
         }
     }
 
@@ -162,7 +165,51 @@ impl Codec {
             in_size: y,
             out_limit: (width, height),
             extra_per_pixel: 0,
+            min_side: 64,
         }
+    }
+
+    fn h_a_stage(&self, y: (usize, usize)) -> Stage<'_> {
+        Stage {
+            t: &self.model.h_a,
+            gpu: &self.net.h_a,
+            in_size: y,
+            out_limit: self.model.h_a.output_wh(y),
+            extra_per_pixel: 0,
+            min_side: 1,
+        }
+    }
+
+    /// The smallest `--memory-budget` in which a `width` x `height` picture can be encoded (or
+    /// only decoded: `encode` false), counting the buffers the codec holds now (the weights).
+    pub fn smallest_memory_budget(&self, width: usize, height: usize, encode: bool) -> u64 {
+        let a = self.g_a_stage(width, height);
+        let y = a.out_limit;
+        let mut need = smallest_memory(&self.g_s_stage(y, width, height));
+        if encode {
+            need = need
+                .max(smallest_memory(&a))
+                .max(smallest_memory(&self.h_a_stage(y)));
+        }
+        if let Latent::Ready(ready) = &self.latent {
+            let (zw, zh) = self.model.h_a.output_wh(y);
+            need = need.max(ready.1.smallest_memory((zh, zw)));
+        }
+        need + self.ctx.memory_in_use()
+    }
+
+    /// Refuses at once a memory budget too small for the picture, naming the smallest that works.
+    fn check_memory_budget(&self, width: usize, height: usize, encode: bool) -> Result<()> {
+        let need = self.smallest_memory_budget(width, height, encode);
+        let budget = self.options.memory_budget;
+        if need > budget {
+            return Err(Error::Limit {
+                what: "GPU memory needed for this picture at the smallest tiles (bytes)",
+                value: need,
+                limit: budget,
+            });
+        }
+        Ok(())
     }
 
     /// How many tiles g_a and g_s take for a `width` x `height` picture under the memory budget.
@@ -191,15 +238,35 @@ impl Codec {
         quality: f32,
         probe: Option<&Probe>,
     ) -> Result<Encoded> {
+        self.check_encodable(image)?;
+        let q8 = quality_q8(&self.model, quality)?;
+        let y = self.analysis_probed(image, probe)?;
+        self.encode_analysed(image, &y, q8, probe)
+    }
+
+    /// Refuses a picture that cannot be encoded: its size, the limits, a model without entropy
+    /// tables, a memory budget too small.
+    fn check_encodable(&self, image: &Image) -> Result<()> {
         check_size(image.width, image.height)?;
         self.options
             .limits
             .check(image.width as u64, image.height as u64)?;
+        self.latent()?;
+        self.check_memory_budget(image.width, image.height, true)
+    }
+
+    /// Codes `image` whose g_a output is `y` at quality `q8` (1/256 steps): the gain, h_a, the
+    /// entropy model and the container.
+    fn encode_analysed(
+        &self,
+        image: &Image,
+        y: &Tensor,
+        q8: u16,
+        probe: Option<&Probe>,
+    ) -> Result<Encoded> {
         let (latent, params) = self.latent()?;
-        let q8 = quality_q8(&self.model, quality)?;
         let (gain, _) = self.model.gains_for_quality(q8 as f32 / 256.0)?;
         let shape = LatentShape::new(&self.model, image.width, image.height);
-        let y = self.analysis_probed(image, probe)?;
         let (y_gained, hyper_input) = host_stage(probe, "gain, |y| (CPU)", || {
             let y_gained = y.scale_channels(&gain);
             let hyper_input = y_gained.abs();
@@ -240,6 +307,8 @@ impl Codec {
         probe: Option<&Probe>,
     ) -> Result<(Header, Tensor)> {
         let (latent, params) = self.latent()?;
+        let header = &format::parse(bytes, &self.options.limits)?.header;
+        self.check_memory_budget(header.width as usize, header.height as usize, false)?;
         let (header, shape, decoded) =
             latent.decode(&self.model, bytes, &self.options.limits, &params, probe)?;
         let y = host_stage(probe, "inverse gain (CPU)", || {
@@ -297,14 +366,7 @@ impl Codec {
 
     /// h_a on its input (|y * gain|), in tiles: z.
     fn hyper_analysis(&self, input: &Tensor, probe: Option<&Probe>) -> Result<Tensor> {
-        let (w, h) = (input.width, input.height);
-        let stage = Stage {
-            t: &self.model.h_a,
-            gpu: &self.net.h_a,
-            in_size: (w, h),
-            out_limit: self.model.h_a.output_wh((w, h)),
-            extra_per_pixel: 0,
-        };
+        let stage = self.h_a_stage((input.width, input.height));
         let (zw, zh) = stage.out_limit;
         let mut z = Tensor::zeros(self.model.n, zh, zw);
         run_tiled(

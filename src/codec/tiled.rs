@@ -4,7 +4,7 @@
 
 use crate::error::{Error, Result};
 use crate::gpu::{GpuContext, GpuTensor, GpuTransform, Probe};
-use crate::model::Transform;
+use crate::model::{Layer, Transform};
 use crate::tensor::Tensor;
 use crate::tiling::{self, Rect};
 
@@ -23,44 +23,70 @@ pub(crate) struct Stage<'a> {
     pub out_limit: (usize, usize),
     /// Bytes per input pixel uploaded besides the input tensor (RGBA for g_a).
     pub extra_per_pixel: u64,
+    /// The smallest tile side worth running (in output pixels): smaller tiles spend most of
+    /// their work on halos, so a budget that needs them is refused instead.
+    pub min_side: usize,
 }
 
 /// Receives a tile's output tensor, the global output rectangle it covers, and where that
 /// rectangle starts inside the tensor.
 pub(crate) type TileSink<'a> = dyn FnMut(&GpuTensor, Rect, (usize, usize)) -> Result<()> + 'a;
 
+/// GPU bytes the biggest tile of `side` x `side` output pixels needs (its input has the widest
+/// halos and alignment of all tiles along each axis), and its largest single buffer.
+fn tile_bytes(stage: &Stage, side: usize) -> (u64, u64) {
+    let t = stage.t;
+    let out = t.output_wh(stage.in_size);
+    let layers: Vec<_> = t.layers.iter().map(Layer::geometry).collect();
+    let widest = |n: usize, out: usize| {
+        tiling::spans(out, side)
+            .into_iter()
+            .map(|span| {
+                let ((a, b), _) = tiling::plan_span(&layers, n, span);
+                b - a
+            })
+            .max()
+            .unwrap_or(0)
+    };
+    let (w, h) = (
+        widest(stage.in_size.0, out.0),
+        widest(stage.in_size.1, out.1),
+    );
+    let (peak, largest) = tiling::peak_bytes(t, t.in_channels(), w, h);
+    let readback = Tensor::gpu_bytes(t.out_channels(), side, side);
+    (
+        peak + stage.extra_per_pixel * (w * h) as u64 + readback,
+        largest,
+    )
+}
+
+/// The least GPU memory (besides what is held already) `stage` runs in: tiles of its smallest
+/// side.
+pub(crate) fn smallest_memory(stage: &Stage) -> u64 {
+    let out = stage.t.output_wh(stage.in_size);
+    tile_bytes(stage, stage.min_side.min(out.0.max(out.1)).max(1)).0
+}
+
 /// The largest output tile side (in output pixels) whose run fits `budget` and the adapter's
 /// buffer limits.
 pub(crate) fn tile_side(ctx: &GpuContext, budget: u64, stage: &Stage) -> Result<usize> {
-    let t = stage.t;
-    let out = t.output_wh(stage.in_size);
+    let out = stage.t.output_wh(stage.in_size);
     let max_buffer = ctx.max_buffer();
     let available = budget.saturating_sub(ctx.memory_in_use());
     let mut side = out.0.max(out.1).max(1);
     loop {
-        // the worst tile has halos on every side: plan one in the middle
-        let cx = out.0.saturating_sub(side) / 2;
-        let cy = out.1.saturating_sub(side) / 2;
-        let rect = Rect {
-            x: (cx, (cx + side).min(out.0)),
-            y: (cy, (cy + side).min(out.1)),
-        };
-        let plan = tiling::plan(t, stage.in_size, rect);
-        let (w, h) = (plan.input.width(), plan.input.height());
-        let (peak, largest) = tiling::peak_bytes(t, t.in_channels(), w, h);
-        let readback = Tensor::gpu_bytes(t.out_channels(), side, side);
-        let need = peak + stage.extra_per_pixel * (w * h) as u64 + readback;
+        let (need, largest) = tile_bytes(stage, side);
         if need <= available && largest <= max_buffer {
             return Ok(side);
         }
-        if side == 1 {
+        if side <= stage.min_side {
             return Err(Error::Limit {
                 what: "GPU memory needed for the smallest tile (bytes)",
                 value: need + ctx.memory_in_use(),
                 limit: budget,
             });
         }
-        side = side.div_ceil(2);
+        side = side.div_ceil(2).max(stage.min_side);
     }
 }
 
@@ -100,13 +126,13 @@ pub(crate) fn run_tiled(
             // The budget is an estimate and drivers differ: retry the whole transform with
             // smaller tiles (every tile is written again, so partial output does not matter).
             Err(Error::GpuOutOfMemory(why)) => {
-                if retries == OUT_OF_MEMORY_RETRIES || side == 1 {
+                if retries == OUT_OF_MEMORY_RETRIES || side <= stage.min_side {
                     return Err(Error::GpuOutOfMemory(format!(
                         "{why} (still with tiles of {side} x {side} pixels after {retries} retries)"
                     )));
                 }
                 retries += 1;
-                side = side.div_ceil(2);
+                side = side.div_ceil(2).max(stage.min_side);
             }
             other => return other.map(|()| tiles),
         }

@@ -1,7 +1,7 @@
 //! Twin of `int_context.wgsl` `checkerboard_parameters`: the context model's table index and mean
 //! of every element of y, channel by channel, in exact integer arithmetic.
 
-use crate::model::{EntropyParams, IntContext, IntConv};
+use crate::model::{is_anchor, EntropyParams, IntContext, IntConv};
 
 /// `(acc + 2^(shift - 1)) >> shift`, clamped to the layer's range.
 fn requantize(layer: &IntConv, o: usize, acc: i64) -> i32 {
@@ -11,7 +11,8 @@ fn requantize(layer: &IntConv, o: usize, acc: i64) -> i32 {
 }
 
 /// Channel `c`'s depthwise convolution `layer` of `input` (one plane, `h` x `w`) at `(y, x)`,
-/// each input value mapped by `f` first.
+/// each input value mapped by `f` first. Only the anchors are read (the context input is 0
+/// elsewhere, so the taps that would read other positions are skipped).
 fn depthwise_at(
     layer: &IntConv,
     c: usize,
@@ -30,6 +31,9 @@ fn depthwise_at(
             let Some(ix) = (x + kx).checked_sub(g.pad).filter(|&v| v < w) else {
                 continue;
             };
+            if !is_anchor(iy, ix) {
+                continue;
+            }
             acc += layer.w(c, 0, ky, kx) as i64 * f(input[iy * w + ix]) as i64;
         }
     }
@@ -49,7 +53,11 @@ pub fn checkerboard_parameters(
     let plane = h * w;
     let m = hyper.len() / plane.max(1);
     let hidden = net.hidden();
-    let [first, last] = &net.fusion[..] else {
+    let fusion = match context_input {
+        None => &net.anchor_fusion,
+        Some(_) => &net.fusion,
+    };
+    let [first, last] = &fusion[..] else {
         unreachable!("validated: two fusion layers");
     };
     let top = IntContext::input_max();
@@ -59,6 +67,12 @@ pub fn checkerboard_parameters(
         let input = context_input.map(|x| &x[c * plane..(c + 1) * plane]);
         for p in 0..plane {
             let (y, x) = (p / w, p % w);
+            // each pass computes its own positions (the anchors first); the others get 0
+            if is_anchor(y, x) == input.is_some() {
+                indexes.push(0);
+                means.push(0);
+                continue;
+            }
             let (context, magnitude) = match input {
                 None => (0, 0),
                 Some(input) => (

@@ -16,7 +16,7 @@ mod texture;
 mod timer;
 
 pub use context::{Backend, GpuContext};
-pub use int_net::{pack_int_weights, GpuHyper, GpuIntNetworks};
+pub use int_net::{pack_int_weights, GpuIntNetworks, HyperFeatures};
 pub use kernels::Kernels;
 pub(crate) use kernels::PixelTarget;
 pub use memory::{GpuBuffer, MemoryCounter};

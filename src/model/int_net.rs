@@ -243,7 +243,7 @@ pub struct EntropyParams {
 /// the context input ([`IntContext::context_input`]) and of its magnitude (both 0 for the anchors,
 /// which are coded first); `fusion` maps (h_s output, context, magnitude) of channel c through
 /// hidden units to (scale, mean) of channel c: grouped 1x1 layers, three inputs and two outputs
-/// side by side per group. The scale is compared with the thresholds; the mean has
+/// side by side per group. The anchors have a fusion network of their own, `anchor_fusion`. The scale is compared with the thresholds; the mean has
 /// [`IntContext::mean_frac_bits`] fractional bits.
 #[derive(Clone, Debug)]
 pub struct IntContext {
@@ -254,8 +254,10 @@ pub struct IntContext {
     pub magnitude: IntConv,
     /// Fraction bits of the context's input.
     pub input_frac_bits: u32,
-    /// Grouped 1x1 (3M -> H M, ReLU) and (H M -> 2M, signed).
+    /// Grouped 1x1 (3M -> H M, ReLU) and (H M -> 2M, signed), for the second pass.
     pub fusion: Vec<IntConv>,
+    /// The same for the anchors (the first pass).
+    pub anchor_fusion: Vec<IntConv>,
     /// Fraction bits of the means (the last layer's output).
     pub mean_frac_bits: u32,
 }
@@ -334,13 +336,25 @@ impl IntContext {
                 ),
             );
         }
-        let [first, last] = &self.fusion[..] else {
-            return bad("entropy_parameters_int", "expects two layers".into());
+        self.validate_fusion("anchor_parameters_int", &self.anchor_fusion, m, hyper_max)?;
+        self.validate_fusion("entropy_parameters_int", &self.fusion, m, hyper_max)
+    }
+
+    fn validate_fusion(
+        &self,
+        name: &str,
+        fusion: &[IntConv],
+        m: usize,
+        hyper_max: i32,
+    ) -> Result<()> {
+        let bad = |tensor: &str, problem: String| Err(Error::weights(tensor, problem));
+        let [first, last] = fusion else {
+            return bad(name, "expects two layers".into());
         };
         let hidden = first.out_channels / m.max(1);
         if hidden > MAX_HIDDEN {
             return bad(
-                "entropy_parameters_int.0.weight",
+                &format!("{name}.0.weight"),
                 format!("{hidden} hidden units per channel; at most {MAX_HIDDEN}"),
             );
         }
@@ -354,14 +368,14 @@ impl IntContext {
             || first.out_channels != hidden * m
         {
             return bad(
-                "entropy_parameters_int.0.weight",
+                &format!("{name}.0.weight"),
                 format!("expected a 1x1 layer of {m} groups from 3 to H channels each"),
             );
         }
         if !pointwise(last) || last.in_channels != first.out_channels || last.out_channels != 2 * m
         {
             return bad(
-                "entropy_parameters_int.2.weight",
+                &format!("{name}.2.weight"),
                 format!("expected a 1x1 layer of {m} groups from {hidden} to 2 channels each"),
             );
         }
@@ -369,8 +383,16 @@ impl IntContext {
             .max(self.context.act_max)
             .max(self.magnitude.act_max) as i64
             + 1;
-        first.validate("entropy_parameters_int.0", in_max)?;
-        last.validate("entropy_parameters_int.2", first.act_max as i64 + 1)?;
+        if fusion[0].out_channels != self.fusion[0].out_channels
+            || last.act_max != self.fusion[1].act_max
+        {
+            return bad(
+                &format!("{name}.2.act_max"),
+                "both fusion networks need the same hidden units and output range".into(),
+            );
+        }
+        first.validate(&format!("{name}.0"), in_max)?;
+        last.validate(&format!("{name}.2"), first.act_max as i64 + 1)?;
         Ok(())
     }
 }

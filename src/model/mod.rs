@@ -81,11 +81,19 @@ pub struct Model {
 }
 
 /// The weight files shipped in `weights/` and compiled into the library, by name; the first is
-/// the default.
-pub const BUILTIN: &[(&str, &[u8])] = &[(
-    "hyperprior",
-    include_bytes!("../../weights/vaec-hyperprior.safetensors"),
-)];
+/// the default. "context": the mean-scale checkerboard context model (version 3 files);
+/// "hyperprior": the same transforms with the scale hyperprior alone (version 2 files, which it
+/// still decodes).
+pub const BUILTIN: &[(&str, &[u8])] = &[
+    (
+        "context",
+        include_bytes!("../../weights/vaec-context.safetensors"),
+    ),
+    (
+        "hyperprior",
+        include_bytes!("../../weights/vaec-hyperprior.safetensors"),
+    ),
+];
 
 impl Model {
     /// The default shipped model (the first of [`BUILTIN`]).

@@ -355,6 +355,10 @@ impl<'a> WeightFile<'a> {
                 layer("entropy_parameters_int.0")?,
                 layer("entropy_parameters_int.2")?,
             ],
+            anchor_fusion: vec![
+                layer("anchor_parameters_int.0")?,
+                layer("anchor_parameters_int.2")?,
+            ],
             mean_frac_bits: frac("entropy_parameters_int.output_frac_bits")?,
         })
     }

@@ -65,6 +65,9 @@ def main():
                    help="grow a scale model into the mean-scale checkerboard context model first")
     t.add_argument("--freeze-transforms", action="store_true",
                    help="train only the entropy model (h_a, h_s, context, priors): g_a, g_s and the gains stay")
+    t.add_argument("--freeze-hyperprior", action="store_true",
+                   help="with --context: keep h_a, h_s, the factorized prior and the anchors' network as "
+                        "grown from the scale model (train only the context and the others' network)")
     t.add_argument("--latent-cache", type=int, default=0, metavar="CROPS",
                    help="with --freeze-transforms: compute y for this many crops once and train the entropy "
                         "model on them (several times faster steps)")

@@ -141,6 +141,7 @@ H_S_LAYERS = (0, 2, 4)
 CONTEXT = "context_prediction_int"
 MAGNITUDE = "context_magnitude_int"
 EP = ("entropy_parameters_int.0", "entropy_parameters_int.2")
+ANCHOR_EP = ("anchor_parameters_int.0", "anchor_parameters_int.2")
 
 
 def run_h_s(tensors, z_symbols):
@@ -168,12 +169,12 @@ def context_input(tensors, symbols, means, anchors):
     return x.clamp(-CONTEXT_SIGNED_TOP - 1, CONTEXT_SIGNED_TOP).double() * anchors
 
 
-def run_entropy_parameters(tensors, hyper, ctx, magnitude):
+def run_entropy_parameters(tensors, prefixes, hyper, ctx, magnitude):
     """Scales (fixed point) and means (fixed point, output_frac_bits): each channel's (hyper
-    feature, context, magnitude context) side by side through the grouped layers, (scale, mean)
-    side by side out."""
-    x = run_layer(torch.stack([hyper, ctx, magnitude], 2).flatten(1, 2), tensors, EP[0])
-    out = run_layer(x, tensors, EP[1])
+    feature, context, magnitude context) side by side through the grouped layers `prefixes`,
+    (scale, mean) side by side out."""
+    x = run_layer(torch.stack([hyper, ctx, magnitude], 2).flatten(1, 2), tensors, prefixes[0])
+    out = run_layer(x, tensors, prefixes[1])
     return out[:, 0::2], out[:, 1::2]
 
 
@@ -187,11 +188,12 @@ def code_latents(tensors, y, z_symbols):
     a_p = int(tensors["entropy_parameters_int.output_frac_bits"][0])
     anchors = anchor_mask(y.shape[2], y.shape[3])
     zeros = torch.zeros_like(hyper)
-    s1, m1 = run_entropy_parameters(tensors, hyper, zeros, zeros)
+    s1, m1 = run_entropy_parameters(tensors, ANCHOR_EP, hyper, zeros, zeros)
     sym1 = torch.round(y - m1 / 2 ** a_p)
     ctx_in = context_input(tensors, sym1, m1, anchors)
     ctx = run_layer(ctx_in, tensors, CONTEXT)
-    s2, m2 = run_entropy_parameters(tensors, hyper, ctx, run_layer(ctx_in.abs().clamp(max=CONTEXT_SIGNED_TOP), tensors, MAGNITUDE))
+    magnitude = run_layer(ctx_in.abs().clamp(max=CONTEXT_SIGNED_TOP), tensors, MAGNITUDE)
+    s2, m2 = run_entropy_parameters(tensors, EP, hyper, ctx, magnitude)
     sym2 = torch.round(y - m2 / 2 ** a_p)
     pick = anchors.bool()
     symbols = torch.where(pick, sym1, sym2)
@@ -206,7 +208,8 @@ def calibrate(model, images, crops=48, crop=256, seed=7):
     sampler = CropSampler(images, crop, seed)
     medians = model.entropy_bottleneck.quantiles[:, 0, 1].detach()
     levels = model.y_gain_log.shape[0]
-    peak = {k: 0.0 for k in ("z", "h_s.0", "h_s.2", "h_s.4", "ctx_in", "ctx", "mag", "ep.0", "ep.2")}
+    peak = {k: 0.0 for k in ("z", "h_s.0", "h_s.2", "h_s.4", "ctx_in", "ctx", "mag", "ep.0", "ep.2",
+                             "anchor.0", "anchor.2")}
 
     def seen(key, t):
         peak[key] = max(peak[key], float(t.abs().max()))
@@ -222,8 +225,8 @@ def calibrate(model, images, crops=48, crop=256, seed=7):
             seen(f"h_s.{li}", h)
         if model.context:
             anchors = anchor_mask(y.shape[2], y.shape[3])
-            for first in (True, False):
-                if first:  # anchors: no context
+            for net, key in ((model.anchor_parameters, "anchor"), (model.entropy_parameters, "ep")):
+                if key == "anchor":  # anchors: no context
                     ctx = mag = torch.zeros_like(y)
                 else:  # the other half: the context of the decoded anchors
                     ctx_in = (torch.round(y - m) + m) * anchors
@@ -232,10 +235,10 @@ def calibrate(model, images, crops=48, crop=256, seed=7):
                     seen("ctx", ctx)
                     mag = model.context_magnitude(ctx_in.abs())  # the clamp of the integer input is moot here
                     seen("mag", mag)
-                e = torch.relu(model.entropy_parameters[0](torch.stack([h, ctx, mag], 2).flatten(1, 2)))
-                seen("ep.0", e)
-                p = model.entropy_parameters[2](e)
-                seen("ep.2", p)
+                e = torch.relu(net[0](torch.stack([h, ctx, mag], 2).flatten(1, 2)))
+                seen(f"{key}.0", e)
+                p = net[2](e)
+                seen(f"{key}.2", p)
                 m = p[:, 1::2]
 
     in_frac = int(math.floor(math.log2(SIGNED_TOP / max(peak["z"] * 1.25, 1e-3))))
@@ -273,13 +276,18 @@ def calibrate(model, images, crops=48, crop=256, seed=7):
     tensors.update(mag_q.tensors(MAGNITUDE, relu=False))
     # each channel's (hyper feature, context, magnitude) triple: three fixed-point positions
     triple = [quantized[-1].a_out, ctx_q.a_out, mag_q.a_out]
-    ep0 = QuantizedLayer(model.entropy_parameters[0], triple, CONTEXT_TOP + 1, peak["ep.0"], CONTEXT_TOP)
-    tensors.update(ep0.tensors(EP[0], relu=True))
-    ep2 = QuantizedLayer(model.entropy_parameters[2], ep0.a_out, CONTEXT_TOP + 1, peak["ep.2"], SIGNED_OUT_TOP)
-    a_p = ep2.a_out
+    # both fusion networks end at one fixed-point position: the means feed the context
+    fused = []
+    for net, key in ((model.anchor_parameters, "anchor"), (model.entropy_parameters, "ep")):
+        first = QuantizedLayer(net[0], triple, CONTEXT_TOP + 1, peak[f"{key}.0"], CONTEXT_TOP)
+        last = QuantizedLayer(net[2], first.a_out, CONTEXT_TOP + 1, peak[f"{key}.2"], SIGNED_OUT_TOP)
+        fused.append((first, last))
+    a_p = min(last.a_out for _, last in fused)
     if a_p < ctx_frac:  # the context input takes the mean's top ctx_frac fractional bits
         raise SystemExit(f"means have {a_p} fractional bits, fewer than the context input's {ctx_frac}")
-    tensors.update(ep2.tensors(EP[1], relu=False, a_out=a_p))
+    for (first, last), prefixes in zip(fused, (ANCHOR_EP, EP)):
+        tensors.update(first.tensors(prefixes[0], relu=True))
+        tensors.update(last.tensors(prefixes[1], relu=False, a_out=a_p))
     tensors["entropy_parameters_int.output_frac_bits"] = torch.tensor([a_p], dtype=torch.int32)
     bounds = scale_boundaries(model.gaussian_conditional.scale_table)
     tensors["h_s_int.thresholds"] = torch.floor(bounds * 2 ** a_p).clamp(max=ACC_LIMIT).to(torch.int32)

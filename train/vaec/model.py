@@ -8,7 +8,7 @@ and optionally a mean-scale checkerboard context (He et al. 2021) on top of it.
     context_prediction and context_magnitude, 5x5 checkerboard-masked depthwise convs over the
     decoded anchors and over their magnitudes, and entropy_parameters, two grouped 1x1 convs that
     map (hyper feature, context, magnitude context) of each channel through HIDDEN units to its
-    (scale, mean). Anchors see contexts of 0. About 40 multiply-adds per element of y: nothing
+    (scale, mean); anchor_parameters, the same network for the anchors, which see contexts of 0. About 40 multiply-adds per element of y: nothing
     next to the transforms.
 """
 import math
@@ -79,9 +79,10 @@ class GainedHyperprior(nn.Module):
         if context:
             self.context_prediction = CheckerboardMaskedConv2d(M, M, kernel_size=5, padding=2, groups=M)
             self.context_magnitude = CheckerboardMaskedConv2d(M, M, kernel_size=5, padding=2, groups=M)
-            self.entropy_parameters = nn.Sequential(
+            # one fusion network for the anchors (contexts 0), one for the others
+            self.anchor_parameters, self.entropy_parameters = (nn.Sequential(
                 nn.Conv2d(3 * M, HIDDEN * M, 1, groups=M), nn.ReLU(inplace=True),
-                nn.Conv2d(HIDDEN * M, 2 * M, 1, groups=M))
+                nn.Conv2d(HIDDEN * M, 2 * M, 1, groups=M)) for _ in range(2))
         self.gaussian_conditional = GaussianConditional(None)
         # Gains are stored as logs so that they stay positive; the export writes exp().
         # Start from quantization steps that halve every two levels (lambda doubles per level).
@@ -138,10 +139,11 @@ class GainedHyperprior(nn.Module):
             y = self._transform(self.g_a, x) * gain
         return y, self._transform(self.h_a, self.hyper_input(y))
 
-    def entropy_parameters_for(self, hyper, ctx, magnitude):
+    @staticmethod
+    def fuse(net, hyper, ctx, magnitude):
         """Each channel's (hyper feature, context, magnitude context) -> (scale, mean): the grouped
         layers see the inputs of a channel side by side and give its two outputs side by side."""
-        out = self.entropy_parameters(torch.stack([hyper, ctx, magnitude], 2).flatten(1, 2))
+        out = net(torch.stack([hyper, ctx, magnitude], 2).flatten(1, 2))
         return out[:, 0::2], out[:, 1::2]
 
     def checkerboard(self, y, hyper):
@@ -149,10 +151,10 @@ class GainedHyperprior(nn.Module):
         from the hyperprior and the context over the decoded anchors (as the decoder sees them)."""
         anchors = anchor_mask(y.shape[2], y.shape[3], y.device)
         zeros = torch.zeros_like(y)
-        s1, m1 = self.entropy_parameters_for(hyper, zeros, zeros)
+        s1, m1 = self.fuse(self.anchor_parameters, hyper, zeros, zeros)
         y_anchors = (ste_round(y - m1) + m1) * anchors
-        s2, m2 = self.entropy_parameters_for(
-            hyper, self.context_prediction(y_anchors), self.context_magnitude(torch.abs(y_anchors)))
+        s2, m2 = self.fuse(self.entropy_parameters, hyper, self.context_prediction(y_anchors),
+                           self.context_magnitude(torch.abs(y_anchors)))
         return anchors * s1 + (1 - anchors) * s2, anchors * m1 + (1 - anchors) * m2
 
     def forward(self, x, q):
@@ -281,12 +283,13 @@ def add_context(old):
     hidden[:, 1, 1] = 1  # h1 = relu(context)
     hidden[:, 2, 1] = -1  # h2 = relu(-context)
     hidden[:, 3, 2] = 1  # h3 = the magnitude context (non-negative)
-    sd["entropy_parameters.0.weight"] = hidden.reshape(M * HIDDEN, 3, 1, 1)
-    sd["entropy_parameters.0.bias"].zero_()
     out = torch.zeros(M, 2, HIDDEN)
     out[:, 0, 0] = 1  # scale = h0
     out[:, 1, 1], out[:, 1, 2] = 0.5, -0.5  # mean = (h1 - h2) / 2
-    sd["entropy_parameters.2.weight"] = out.reshape(2 * M, HIDDEN, 1, 1)
-    sd["entropy_parameters.2.bias"].zero_()
+    for net in ("anchor_parameters", "entropy_parameters"):
+        sd[f"{net}.0.weight"] = hidden.reshape(M * HIDDEN, 3, 1, 1).clone()
+        sd[f"{net}.0.bias"].zero_()
+        sd[f"{net}.2.weight"] = out.reshape(2 * M, HIDDEN, 1, 1).clone()
+        sd[f"{net}.2.bias"].zero_()
     new.load_state_dict(sd)
     return new

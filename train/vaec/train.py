@@ -24,11 +24,15 @@ def _optimizers(model, args):
     """Adam for the networks, a second group for the gain vectors (new quality levels learn
     faster), and CompressAI's auxiliary Adam for the factorized prior's quantiles."""
     frozen = ("g_a.", "g_s.", "y_gain_log", "y_inv_gain_log") if args.freeze_transforms else ()
+    if args.freeze_hyperprior:
+        # the scale model's entropy model as it is: the anchors are coded exactly as before
+        frozen += ("h_a.", "h_s.", "entropy_bottleneck.", "anchor_parameters.")
     named = [(n, p) for n, p in model.named_parameters() if not n.endswith("quantiles")]
     for n, p in named:
         p.requires_grad_(not n.startswith(frozen))
+    named = [(n, p) for n, p in named if p.requires_grad]
     gains = ("y_gain_log", "y_inv_gain_log")
-    new_parts = ("context_prediction.", "context_magnitude.", "entropy_parameters.")
+    new_parts = ("context_prediction.", "context_magnitude.", "entropy_parameters.", "anchor_parameters.")
     gain_params = [p for n, p in named if n in gains and p.requires_grad]
     grown = [p for n, p in named if n.startswith(new_parts)]
     other = [p for n, p in named if n not in gains and not n.startswith(new_parts) and p.requires_grad]
@@ -39,8 +43,10 @@ def _optimizers(model, args):
     if grown:
         # the context's parts start from scratch: they may learn faster than the trained rest
         groups.append({"params": grown, "lr": lrs["context"], "name": "context"})
+    aux_lr = 0.0 if args.freeze_hyperprior else 1e-3
     aux = [p for n, p in model.named_parameters() if n.endswith("quantiles")]
-    return torch.optim.Adam(groups), torch.optim.Adam(aux, lr=1e-3), other + gain_params + grown
+    groups = [g for g in groups if g["params"]]
+    return torch.optim.Adam(groups), torch.optim.Adam(aux, lr=aux_lr), other + gain_params + grown
 
 
 @torch.no_grad()

@@ -32,7 +32,7 @@ pub(crate) struct ContextParams {
     pub magnitude_max: i32,
     pub hidden_max: i32,
     pub out_max: i32,
-    pub _pad: u32,
+    pub first_channel: u32,
 }
 
 pub(super) struct IntContextKernels {
