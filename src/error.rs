@@ -56,6 +56,9 @@ pub enum Error {
         /// The limit in force.
         limit: u64,
     },
+    /// No quality meets a rate-control target; says what the nearest quality gives.
+    #[error("no quality reaches the target: {0}")]
+    TargetOutOfReach(String),
     /// The caller passed arguments that cannot work together.
     #[error("invalid argument: {0}")]
     InvalidArgument(String),

@@ -32,7 +32,7 @@ pub mod rng;
 pub mod tensor;
 pub mod tiling;
 
-pub use codec::{Codec, CodecOptions};
+pub use codec::{Codec, CodecOptions, Target, Targeted};
 pub use error::{Error, Result};
 pub use gpu::{Backend, GpuContext, GpuTensor};
 pub use image::Image;

@@ -378,3 +378,59 @@ fn eval_reports_a_bad_picture_and_goes_on() {
     assert_eq!(json["rows"][0]["images"].as_array().unwrap().len(), 1);
     assert!(String::from_utf8_lossy(&out.stderr).contains("b.png"));
 }
+
+#[test]
+fn an_exif_orientation_6_jpeg_decodes_upright_and_what_is_not_kept_is_said() {
+    use image::ImageEncoder;
+    let dir = scratch("orientation");
+    // 64 wide, 32 high as stored: orientation 6 (rotate 90 degrees clockwise) shows it 32 x 64
+    let rgb: Vec<u8> = (0..64 * 32)
+        .flat_map(|i| [(i % 64 * 4) as u8, (i / 64 * 8) as u8, 128])
+        .collect();
+    // a big-endian TIFF with one IFD entry: Orientation (0x0112), SHORT, 1 value: 6
+    let exif = [
+        b"MM\0\x2a\0\0\0\x08".as_slice(),
+        &[0, 1, 0x01, 0x12, 0, 3, 0, 0, 0, 1, 0, 6, 0, 0, 0, 0, 0, 0],
+    ]
+    .concat();
+    let jpeg = dir.join("phone.jpg");
+    let mut file = std::fs::File::create(&jpeg).unwrap();
+    let mut encoder = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut file, 95);
+    encoder.set_exif_metadata(exif).unwrap();
+    encoder
+        .write_image(&rgb, 64, 32, image::ExtendedColorType::Rgb8)
+        .unwrap();
+    drop(file);
+    let coded = dir.join("phone.vaec");
+    let out = vaec(&[
+        "encode",
+        jpeg.to_str().unwrap(),
+        "-o",
+        coded.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("EXIF metadata is not kept"), "{stderr}");
+    let png = dir.join("phone.png");
+    let out = vaec(&[
+        "decode",
+        coded.to_str().unwrap(),
+        "-o",
+        png.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let decoded = image::open(&png).unwrap();
+    assert_eq!((decoded.width(), decoded.height()), (32, 64));
+    // upright: the stored top row (dark green) is now the right-hand column
+    let right = decoded.to_rgb8().get_pixel(31, 32).0;
+    let left = decoded.to_rgb8().get_pixel(0, 32).0;
+    assert!(right[1] < left[1], "left {left:?} right {right:?}");
+}

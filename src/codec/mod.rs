@@ -2,7 +2,8 @@
 //!
 //! - `latent`: the latent codec (entropy model, substreams, index hash), used by every path;
 //! - `tiled`: transforms over big pictures in tiles that fit the GPU memory budget;
-//! - `cpu`: decoding without a GPU; `options`: what a codec is configured with.
+//! - `cpu`: decoding without a GPU; `options`: what a codec is configured with;
+//! - `rate`: rate control, the fractional quality that reaches a size or a PSNR.
 //!
 //! Only integer symbols and one-byte table indexes cross between GPU and CPU besides y and z
 //! themselves; the indexes come from the integer hyper-synthesis, so encoder and decoder agree on
@@ -11,11 +12,13 @@
 mod cpu;
 mod latent;
 mod options;
+mod rate;
 mod tiled;
 
 pub use cpu::{decode_cpu, decode_latents_cpu};
 pub use latent::{DecodedLatents, Y_GROUPS};
 pub use options::{CodecOptions, DEFAULT_MEMORY_BUDGET};
+pub use rate::{Target, Targeted};
 
 use crate::error::{Error, Result};
 use crate::format::{self, Header};

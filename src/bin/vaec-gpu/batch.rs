@@ -138,7 +138,7 @@ pub fn batch(
                 }
                 return Err(e);
             }
-            let line = format!("vaec-gpu: {}: {}", input.display(), crate::explain(&e));
+            let line = format!("vaec-gpu: {}", crate::explain_for(input, &e));
             match &bar {
                 Some(bar) => bar.println(line),
                 None => eprintln!("{line}"),

@@ -47,11 +47,7 @@ pub fn eval(
         match read_image(f, limits) {
             Ok(image) => images.push((f.clone(), image)),
             Err(e) => {
-                eprintln!(
-                    "vaec-gpu: {}: {} (left out)",
-                    f.display(),
-                    crate::explain(&e)
-                );
+                eprintln!("vaec-gpu: {} (left out)", crate::explain_for(f, &e));
                 failed += 1;
             }
         }

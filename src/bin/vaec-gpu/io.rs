@@ -43,6 +43,12 @@ pub fn read_input(path: &Path, max_bytes: u64) -> Result<Vec<u8>> {
 /// A picture from `path` (any format the image crate reads), as RGB8. Its size is checked against
 /// `limits` from the header before any pixel is decoded, and the decoder's allocations are bounded.
 pub fn read_image(path: &Path, limits: &Limits) -> Result<Image> {
+    read_picture(path, limits).map(|(image, _)| image)
+}
+
+/// [`read_image`], turned upright by its EXIF orientation, with a note for everything of the
+/// input that the RGB8 picture does not keep.
+pub fn read_picture(path: &Path, limits: &Limits) -> Result<(Image, Vec<&'static str>)> {
     let bytes = read_input(path, max_input_bytes(limits))?;
     let bad = |e: image::ImageError| Error::Image(format!("{}: {e}", path.display()));
     let reader = || {
@@ -63,12 +69,44 @@ pub fn read_image(path: &Path, limits: &Limits) -> Result<Image> {
     decoder_limits.max_image_width = Some(w);
     decoder_limits.max_image_height = Some(h);
     // RGBA at 16 bits per sample, and a conversion of it
-    decoder_limits.max_alloc = Some((w as u64 * h as u64).saturating_mul(16).max(1 << 20));
+    let max_alloc = (w as u64 * h as u64).saturating_mul(16).max(1 << 20);
+    decoder_limits.max_alloc = Some(max_alloc);
     let mut reader = reader()?;
     reader.limits(decoder_limits);
-    let img = reader.decode().map_err(bad)?;
+    let mut decoder = reader.into_decoder().map_err(bad)?;
+    if decoder.total_bytes() > max_alloc {
+        return Err(Error::Limit {
+            what: "decoded picture size (bytes)",
+            value: decoder.total_bytes(),
+            limit: max_alloc,
+        });
+    }
+    use image::ImageDecoder;
+    let orientation = decoder.orientation().map_err(bad)?;
+    let icc = decoder.icc_profile().map_err(bad)?.is_some();
+    let exif = decoder.exif_metadata().map_err(bad)?.is_some();
+    let mut img = image::DynamicImage::from_decoder(decoder).map_err(bad)?;
+    img.apply_orientation(orientation);
+    let colour = img.color();
+    let mut notes = Vec::new();
+    if colour.bits_per_pixel() / u16::from(colour.channel_count()) > 8 {
+        notes.push("samples deeper than 8 bits are coded at 8 bits");
+    }
+    if !colour.has_color() {
+        notes.push("grayscale is coded, and decodes, as RGB");
+    }
+    if colour.has_alpha() && img.to_rgba8().pixels().any(|p| p.0[3] != 255) {
+        notes.push("the alpha channel is not kept (vaec codes RGB only)");
+    }
+    if icc {
+        notes.push("the ICC colour profile is not kept (the pixels are coded as they are)");
+    }
+    if exif {
+        notes.push("EXIF metadata is not kept (its orientation is applied to the pixels)");
+    }
     let rgb = img.to_rgb8();
-    Image::from_rgb8(rgb.width() as usize, rgb.height() as usize, rgb.as_raw())
+    let image = Image::from_rgb8(rgb.width() as usize, rgb.height() as usize, rgb.as_raw())?;
+    Ok((image, notes))
 }
 
 /// Whether a JPEG's segments and entropy-coded data run up to an end-of-image marker (data after

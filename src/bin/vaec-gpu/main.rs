@@ -13,12 +13,13 @@ use std::time::Instant;
 use clap::{Parser, Subcommand, ValueEnum};
 use vaec_gpu::format::{self, Limits};
 use vaec_gpu::model::hex;
+use vaec_gpu::Target;
 use vaec_gpu::{metrics, Backend, Codec, CodecOptions, Error, GpuContext, Image, Model, Result};
 
 use batch::{batch, exit_code, LazyCodec};
 use io::{
-    max_input_bytes, output_format, output_target, read_image, read_input, write_atomic,
-    write_image,
+    max_input_bytes, output_format, output_target, read_image, read_input, read_picture,
+    write_atomic, write_image,
 };
 
 #[derive(Parser)]
@@ -79,6 +80,18 @@ enum Command {
         /// bundled model: best); fractions allowed
         #[arg(short, long, default_value_t = 6.0)]
         quality: f32,
+        /// Instead of --quality: the best quality whose file is at most SIZE (bytes, or KiB,
+        /// MiB), found by bisection over the qualities on the real file (g_a runs once)
+        #[arg(long, value_parser = parse_bytes, value_name = "SIZE",
+              conflicts_with_all = ["quality", "target_bpp", "target_psnr"])]
+        target_size: Option<u64>,
+        /// Instead of --quality: the best quality whose file has at most BPP bits per pixel
+        #[arg(long, value_name = "BPP", conflicts_with_all = ["quality", "target_psnr"])]
+        target_bpp: Option<f64>,
+        /// Instead of --quality: the smallest file whose decoded picture has a PSNR of at least
+        /// DB (each try decodes, so this is slower than a size target)
+        #[arg(long, value_name = "DB", conflicts_with = "quality")]
+        target_psnr: Option<f64>,
         /// Overwrite existing outputs
         #[arg(short, long)]
         force: bool,
@@ -170,6 +183,17 @@ fn main() -> ExitCode {
             eprintln!("vaec-gpu: {}", explain(&e));
             ExitCode::FAILURE
         }
+    }
+}
+
+/// `path: ` and [`explain`]'s line, naming the path once even when the error names it already.
+pub(crate) fn explain_for(path: &std::path::Path, e: &Error) -> String {
+    let line = explain(e);
+    let name = path.display().to_string();
+    if line.starts_with(&name) {
+        line
+    } else {
+        format!("{name}: {line}")
     }
 }
 
@@ -275,7 +299,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let mut failed = 0;
             for path in inputs {
                 if let Err(e) = info(path, &limits(&cli)) {
-                    eprintln!("vaec-gpu: {}: {}", path.display(), explain(&e));
+                    eprintln!("vaec-gpu: {}", explain_for(path, &e));
                     failed += 1;
                 }
             }
@@ -285,9 +309,18 @@ fn run(cli: Cli) -> Result<ExitCode> {
             inputs,
             output,
             quality,
+            target_size,
+            target_bpp,
+            target_psnr,
             force,
             psnr,
         } => {
+            let rate = match (target_size, target_bpp, target_psnr) {
+                (Some(bytes), _, _) => Rate::Target(Target::Bytes(*bytes)),
+                (_, Some(bpp), _) => Rate::Target(Target::BitsPerPixel(*bpp)),
+                (_, _, Some(db)) => Rate::Target(Target::Psnr(*db)),
+                _ => Rate::Quality(*quality),
+            };
             let codec = lazy_codec(&cli);
             let images = [
                 "png", "jpg", "jpeg", "webp", "bmp", "tif", "tiff", "ppm", "pgm", "pnm",
@@ -295,7 +328,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let limits = limits(&cli);
             batch(inputs, output.as_deref(), &images, "vaec", |input, out| {
                 let options = (*force, *psnr, cli.verbose);
-                encode_one(&codec, &limits, (input, out), *quality, options)
+                encode_one(&codec, &limits, (input, out), rate, options)
             })
         }
         Command::Decode {
@@ -416,24 +449,28 @@ fn limits_default_check(w: usize, h: usize) -> Result<()> {
     Limits::default().check(w as u64, h as u64)
 }
 
+/// A fixed quality, or a target that rate control meets.
+#[derive(Clone, Copy)]
+enum Rate {
+    Quality(f32),
+    Target(Target),
+}
+
 fn encode_one(
     codec: &LazyCodec,
     limits: &Limits,
     (input, output): (&Path, &Path),
-    quality: f32,
+    rate: Rate,
     (force, psnr, verbose): (bool, bool, bool),
 ) -> Result<()> {
     // refuse before doing the work, not only when writing
     output_target(output, force)?;
-    let image = read_image(input, limits)?;
+    let (image, notes) = read_picture(input, limits)?;
+    for note in notes {
+        eprintln!("vaec-gpu: note: {}: {note}", input.display());
+    }
     codec.with(None, |codec| {
-        encode_with(
-            codec,
-            &image,
-            (input, output),
-            quality,
-            (force, psnr, verbose),
-        )
+        encode_with(codec, &image, (input, output), rate, (force, psnr, verbose))
     })
 }
 
@@ -441,17 +478,25 @@ fn encode_with(
     codec: &Codec,
     image: &Image,
     (input, output): (&Path, &Path),
-    quality: f32,
+    rate: Rate,
     (force, psnr, verbose): (bool, bool, bool),
 ) -> Result<()> {
     codec.context().reset_peak_memory();
     let t = Instant::now();
-    let encoded = codec.encode(image, quality)?;
+    // qualities are multiples of 1/256: f64 prints them exactly
+    let (encoded, quality, tries) = match rate {
+        Rate::Quality(q) => (codec.encode(image, q)?, f64::from(q), String::new()),
+        Rate::Target(target) => {
+            let t = codec.encode_to_target(image, target)?;
+            let tries = format!(" ({} tries)", t.tries);
+            (t.encoded, f64::from(t.quality), tries)
+        }
+    };
     let secs = t.elapsed().as_secs_f64();
     write_atomic(output, &encoded.bytes, force)?;
     let pixels = (image.width * image.height) as f64;
     let mut line = format!(
-        "{} -> {}: {}x{}, quality {quality}, {} bytes, {:.4} bpp",
+        "{} -> {}: {}x{}, quality {quality}{tries}, {} bytes, {:.4} bpp",
         input.display(),
         output.display(),
         image.width,

@@ -1,0 +1,144 @@
+//! Rate control: the fractional quality whose file is at most a size (or a number of bits per
+//! pixel), or whose decoded picture reaches a PSNR. g_a runs once; each try runs the rest of the
+//! encoder (h_a, the entropy model and the coder, all small next to g_a) and, for a PSNR target,
+//! the decoder, so every try measures the real file, not an estimate.
+
+use super::{Codec, Encoded};
+use crate::error::{Error, Result};
+use crate::image::Image;
+use crate::metrics;
+
+/// What [`Codec::encode_to_target`] aims at.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Target {
+    /// The largest file of at most this many bytes.
+    Bytes(u64),
+    /// The largest file of at most this many bits per pixel.
+    BitsPerPixel(f64),
+    /// The smallest file whose decoded picture has at least this PSNR (dB).
+    Psnr(f64),
+}
+
+/// A file coded to a target.
+#[derive(Clone, Debug)]
+pub struct Targeted {
+    /// The file.
+    pub encoded: Encoded,
+    /// The quality it was coded at (a multiple of 1/256).
+    pub quality: f32,
+    /// How many qualities were tried.
+    pub tries: usize,
+}
+
+impl Target {
+    /// The measure that rate control steers, on a scale where it is roughly linear in the
+    /// quality: the log of the file size, or the PSNR.
+    fn scale(&self, measured: f64) -> f64 {
+        match self {
+            Target::Psnr(_) => measured,
+            _ => measured.max(1.0).ln(),
+        }
+    }
+
+    /// The target on that scale, for `pixels` pixels.
+    fn goal(&self, pixels: f64) -> f64 {
+        match *self {
+            Target::Bytes(bytes) => (bytes as f64).max(1.0).ln(),
+            Target::BitsPerPixel(bpp) => (bpp * pixels / 8.0).max(1.0).ln(),
+            Target::Psnr(db) => db,
+        }
+    }
+
+    /// Whether a file that meets the target is near enough to stop: within 1% of the size, or
+    /// 0.02 dB of the PSNR.
+    fn near(&self, measured: f64, pixels: f64) -> bool {
+        (self.scale(measured) - self.goal(pixels)).abs()
+            <= match self {
+                Target::Psnr(_) => 0.02,
+                _ => 0.01,
+            }
+    }
+}
+
+impl Codec {
+    /// Encodes `image` at the quality that meets `target`, searched over the qualities the
+    /// header can hold (steps of 1/256). The file size and the PSNR grow with the quality, so the
+    /// result is a file under a size target (within 1% of it, or the best one), or over a PSNR
+    /// target (within 0.02 dB, or the smallest). The search steps by the secant through the last
+    /// two tries (log size, or PSNR, is close to linear in the quality), kept inside the bracket
+    /// of qualities that do and do not meet the target, and bisects the bracket when two tries
+    /// in a row land on the same side. A target that no quality meets is
+    /// [`Error::TargetOutOfReach`], naming the nearest.
+    pub fn encode_to_target(&self, image: &Image, target: Target) -> Result<Targeted> {
+        self.check_encodable(image)?;
+        let y = self.analysis(image)?;
+        let pixels = (image.width * image.height) as f64;
+        let mut tries = 0;
+        let mut attempt = |q8: u16| -> Result<(bool, Encoded, f64)> {
+            tries += 1;
+            let encoded = self.encode_analysed(image, &y, q8, None)?;
+            let bytes = encoded.bytes.len() as f64;
+            Ok(match target {
+                Target::Bytes(limit) => (bytes <= limit as f64, encoded, bytes),
+                Target::BitsPerPixel(bpp) => (bytes * 8.0 <= bpp * pixels, encoded, bytes),
+                Target::Psnr(db) => {
+                    let psnr = metrics::psnr(image, &self.decode(&encoded.bytes)?);
+                    (psnr >= db, encoded, psnr)
+                }
+            })
+        };
+        let (lowest, highest) = (256u16, (self.model().levels() * 256) as u16);
+        // a size target is met by low qualities, a PSNR target by high ones
+        let (first, last) = match target {
+            Target::Psnr(_) => (highest, lowest),
+            _ => (lowest, highest),
+        };
+        let (met, at_first, measured) = attempt(first)?;
+        if !met {
+            return Err(Error::TargetOutOfReach(match target {
+                Target::Psnr(_) => format!("the best quality gives {measured:.2} dB"),
+                _ => format!("the lowest quality gives {measured} bytes"),
+            }));
+        }
+        // `good` meets the target, `bad` does not, each with what it measured
+        let mut good = (first, measured, at_first);
+        let (met, at_last, measured) = attempt(last)?;
+        if met {
+            return Ok(Targeted {
+                encoded: at_last,
+                quality: last as f32 / 256.0,
+                tries,
+            });
+        }
+        let mut bad = (last, measured);
+        let goal = target.goal(pixels);
+        // the last two tries (quality, measure on the target's scale) for the secant's guess,
+        // and whether the last two tries fell on the same side of the target
+        let mut recent = [(first, target.scale(good.1)), (last, target.scale(bad.1))];
+        let (mut previous, mut twice) = (None, false);
+        while good.0.abs_diff(bad.0) > 1 && !target.near(good.1, pixels) {
+            let (lo, hi) = (good.0.min(bad.0) + 1, good.0.max(bad.0) - 1);
+            let [(q0, v0), (q1, v1)] = recent;
+            let secant = q1 as f64 + (goal - v1) * (q1 as f64 - q0 as f64) / (v1 - v0);
+            let q8 = if twice || !secant.is_finite() {
+                (good.0 + bad.0) / 2
+            } else {
+                (secant.round().clamp(lo as f64, hi as f64)) as u16
+            };
+            let (met, encoded, measured) = attempt(q8)?;
+            recent = [recent[1], (q8, target.scale(measured))];
+            if met {
+                good = (q8, measured, encoded);
+            } else {
+                bad = (q8, measured);
+            }
+            twice = !twice && previous == Some(met);
+            previous = Some(met);
+        }
+        Ok(Targeted {
+            encoded: good.2,
+            quality: good.0 as f32 / 256.0,
+            tries,
+        })
+    }
+}
