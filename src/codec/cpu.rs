@@ -1,7 +1,8 @@
 //! Decoding without any GPU: the integer networks and g_s run as their CPU twins. Slow, but it
 //! shows that decoding does not depend on the device, and it is the path the fuzzers drive.
 
-use super::latent::{DecodedLatents, LatentCodec, OnCpu};
+use super::latent::{DecodedLatents, LatentCodec};
+use super::params::OnCpu;
 use super::synthesis_input;
 use crate::error::{Error, Result};
 use crate::format::Limits;

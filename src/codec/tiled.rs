@@ -1,7 +1,9 @@
 //! Running a transform over a picture in tiles that fit the GPU memory budget and the adapter's
 //! buffer limits, with halos that cover the receptive field (so the result equals an untiled
-//! run), retried with smaller tiles when the GPU runs out of memory anyway.
+//! run), retried with smaller tiles when the GPU runs out of memory anyway; the codec's stages
+//! and the memory budget they need.
 
+use super::{Codec, Latent};
 use crate::error::{Error, Result};
 use crate::gpu::{GpuContext, GpuTensor, GpuTransform, Probe};
 use crate::model::{Layer, Transform};
@@ -136,5 +138,97 @@ pub(crate) fn run_tiled(
             }
             other => return other.map(|()| tiles),
         }
+    }
+}
+
+/// The codec's tiled stages, and what the memory budget must hold for them.
+impl Codec {
+    /// g_a on the replicate-padded picture.
+    pub(super) fn g_a_stage(&self, width: usize, height: usize) -> Stage<'_> {
+        let padded = self.model.padded_size(width, height);
+        let s = self.model.y_stride();
+        Stage {
+            t: &self.model.g_a,
+            gpu: &self.net.g_a,
+            in_size: padded,
+            out_limit: (padded.0 / s, padded.1 / s),
+            extra_per_pixel: 4,
+            min_side: 4, // 64 x 64 pixels of input
+        }
+    }
+
+    /// g_s on y, cropped to the picture.
+    pub(super) fn g_s_stage(&self, y: (usize, usize), width: usize, height: usize) -> Stage<'_> {
+        Stage {
+            t: &self.model.g_s,
+            gpu: &self.net.g_s,
+            in_size: y,
+            out_limit: (width, height),
+            extra_per_pixel: 0,
+            min_side: 64,
+        }
+    }
+
+    /// h_a on |y * gain|.
+    pub(super) fn h_a_stage(&self, y: (usize, usize)) -> Stage<'_> {
+        Stage {
+            t: &self.model.h_a,
+            gpu: &self.net.h_a,
+            in_size: y,
+            out_limit: self.model.h_a.output_wh(y),
+            extra_per_pixel: 0,
+            min_side: 1,
+        }
+    }
+
+    /// The smallest `--memory-budget` in which a `width` x `height` picture can be encoded (or
+    /// only decoded: `encode` false), counting the buffers the codec holds now (the weights).
+    pub fn smallest_memory_budget(&self, width: usize, height: usize, encode: bool) -> u64 {
+        let a = self.g_a_stage(width, height);
+        let y = a.out_limit;
+        let mut need = smallest_memory(&self.g_s_stage(y, width, height));
+        if encode {
+            need = need
+                .max(smallest_memory(&a))
+                .max(smallest_memory(&self.h_a_stage(y)));
+        }
+        if let Latent::Ready(ready) = &self.latent {
+            let (zw, zh) = self.model.h_a.output_wh(y);
+            need = need.max(ready.1.smallest_memory((zh, zw)));
+        }
+        need + self.ctx.memory_in_use()
+    }
+
+    /// Refuses at once a memory budget too small for the picture, naming the smallest that works.
+    pub(super) fn check_memory_budget(
+        &self,
+        width: usize,
+        height: usize,
+        encode: bool,
+    ) -> Result<()> {
+        let need = self.smallest_memory_budget(width, height, encode);
+        let budget = self.options.memory_budget;
+        if need > budget {
+            return Err(Error::Limit {
+                what: "GPU memory needed for this picture at the smallest tiles (bytes)",
+                value: need,
+                limit: budget,
+            });
+        }
+        Ok(())
+    }
+
+    /// How many tiles g_a and g_s take for a `width` x `height` picture under the memory budget.
+    pub fn tile_counts(&self, width: usize, height: usize) -> Result<(usize, usize)> {
+        let budget = self.options.memory_budget;
+        let count = |side: usize, (w, h): (usize, usize)| w.div_ceil(side) * h.div_ceil(side);
+        let a = self.g_a_stage(width, height);
+        let (pw, ph) = a.in_size;
+        let s = self.model.y_stride();
+        let g_s = self.g_s_stage((pw / s, ph / s), width, height);
+        Ok((
+            count(tile_side(&self.ctx, budget, &a)?, a.out_limit),
+            count(tile_side(&self.ctx, budget, &g_s)?, g_s.out_limit),
+        ))
     }
 }
