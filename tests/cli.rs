@@ -5,7 +5,7 @@ mod common;
 
 use std::path::Path;
 
-use common::cli::{assert_fails, scratch, vaec};
+use common::cli::{assert_fails, assert_succeeds, scratch, vaec};
 
 #[test]
 fn missing_and_unreadable_inputs_fail_with_one_line() {
@@ -50,11 +50,7 @@ fn round_trip_refuses_to_overwrite_without_force() {
         coded.to_str().unwrap(),
         "--psnr",
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_succeeds(&out);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         stdout.contains("bpp") && stdout.contains("PSNR"),
@@ -84,11 +80,7 @@ fn round_trip_refuses_to_overwrite_without_force() {
         "-o",
         decoded.to_str().unwrap(),
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_succeeds(&out);
     let img = image::open(&decoded).unwrap();
     assert_eq!((img.width(), img.height()), (64, 64));
 
@@ -135,11 +127,7 @@ fn coded_crop(dir: &Path) -> std::path::PathBuf {
         "-o",
         coded.to_str().unwrap(),
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_succeeds(&out);
     coded
 }
 
@@ -216,11 +204,7 @@ fn symlinks_are_written_through_only_with_force() {
     assert_fails(&decode(false), "symbolic link");
     assert_eq!(std::fs::read(&target).unwrap(), b"keep");
     let out = decode(true);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_succeeds(&out);
     // the link is still a link, and the file it points to holds the picture
     assert!(std::fs::symlink_metadata(&link)
         .unwrap()
@@ -258,11 +242,7 @@ fn outputs_are_named_and_formatted_as_asked() {
         "-o",
         ppm.to_str().unwrap(),
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_succeeds(&out);
     assert_eq!(&std::fs::read(&ppm).unwrap()[..2], b"P6");
     // an existing folder as the output of one input: a clear error, with or without --force
     let folder = dir.join("pictures");
@@ -352,11 +332,7 @@ fn reconstruct_with_random_weights_takes_n_comma_m_and_refuses_huge_ones() {
         ])
     };
     let out = run("12,16");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_succeeds(&out);
     assert_fails(&run("100000,100000"), "expected N,M");
 }
 
@@ -408,11 +384,7 @@ fn an_exif_orientation_6_jpeg_decodes_upright_and_what_is_not_kept_is_said() {
         "-o",
         coded.to_str().unwrap(),
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_succeeds(&out);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("EXIF metadata is not kept"), "{stderr}");
     let png = dir.join("phone.png");
@@ -422,11 +394,7 @@ fn an_exif_orientation_6_jpeg_decodes_upright_and_what_is_not_kept_is_said() {
         "-o",
         png.to_str().unwrap(),
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_succeeds(&out);
     let decoded = image::open(&png).unwrap();
     assert_eq!((decoded.width(), decoded.height()), (32, 64));
     // upright: the stored top row (dark green) is now the right-hand column

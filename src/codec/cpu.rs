@@ -4,24 +4,20 @@
 use super::latent::{DecodedLatents, LatentCodec};
 use super::params::OnCpu;
 use super::synthesis_input;
-use crate::error::{Error, Result};
-use crate::format::Limits;
+use crate::error::Result;
+use crate::format::{self, Limits};
 use crate::image::Image;
 use crate::model::Model;
 
 fn latent_codec(model: &Model) -> Result<LatentCodec> {
-    LatentCodec::new(model).map_err(|tensor| {
-        Error::weights(
-            tensor,
-            "missing: this weight file has no entropy model and cannot code files",
-        )
-    })
+    LatentCodec::new(model).map_err(LatentCodec::missing)
 }
 
 /// Decodes a `.vaec` file on the CPU alone.
 pub fn decode_cpu(model: &Model, bytes: &[u8], limits: &Limits) -> Result<Image> {
     let latent = latent_codec(model)?;
-    let (header, shape, decoded) = latent.decode(model, bytes, limits, &OnCpu(&latent), None)?;
+    let (header, shape, decoded) =
+        latent.decode(model, &format::parse(bytes, limits)?, &OnCpu(&latent), None)?;
     let y = synthesis_input(model, &header, &shape, &decoded)?;
     let x_hat = crate::cpu::transform(&y, &model.g_s);
     let (w, h) = (header.width as usize, header.height as usize);
@@ -35,6 +31,7 @@ pub fn decode_cpu(model: &Model, bytes: &[u8], limits: &Limits) -> Result<Image>
 /// Entropy-decodes a file with the CPU integer networks, returning the symbols and indexes.
 pub fn decode_latents_cpu(model: &Model, bytes: &[u8], limits: &Limits) -> Result<DecodedLatents> {
     let latent = latent_codec(model)?;
-    let (_, _, decoded) = latent.decode(model, bytes, limits, &OnCpu(&latent), None)?;
+    let (_, _, decoded) =
+        latent.decode(model, &format::parse(bytes, limits)?, &OnCpu(&latent), None)?;
     Ok(decoded)
 }

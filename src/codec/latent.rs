@@ -10,7 +10,7 @@ use sha2::Digest;
 use super::params::EntropyParameters;
 use crate::entropy::{self, CdfTables};
 use crate::error::{Error, Result};
-use crate::format::{self, Header, Limits};
+use crate::format::{self, Header, Parsed};
 use crate::gpu::{host_stage, HyperFeatures, Probe};
 use crate::model::{hex, is_anchor, EntropyParams, IntContext, IntHyperSynthesis, Model};
 use crate::tensor::Tensor;
@@ -159,7 +159,16 @@ fn index_hash(params: &EntropyParams) -> [u8; 8] {
 }
 
 impl LatentCodec {
-    /// The model's entropy model; `Err(tensor)` names what the weight file lacks for coding.
+    /// The error for a weight file without the entropy model's tensor `tensor`.
+    pub(crate) fn missing(tensor: &'static str) -> Error {
+        Error::weights(
+            tensor,
+            "missing: this weight file has no entropy model and cannot code files",
+        )
+    }
+
+    /// The model's entropy model; `Err(tensor)` names what the weight file lacks for coding
+    /// ([`LatentCodec::missing`] says it).
     pub(crate) fn new(model: &Model) -> std::result::Result<LatentCodec, &'static str> {
         let f = model
             .factorized
@@ -310,12 +319,10 @@ impl LatentCodec {
     pub(crate) fn decode(
         &self,
         model: &Model,
-        bytes: &[u8],
-        limits: &Limits,
+        parsed: &Parsed<'_>,
         params: &dyn EntropyParameters,
         probe: Option<&Probe>,
     ) -> Result<(Header, LatentShape, DecodedLatents)> {
-        let parsed = format::parse(bytes, limits)?;
         let header = parsed.header.clone();
         if header.model_id != model.id {
             return Err(Error::ModelMismatch {

@@ -22,7 +22,7 @@ pub use latent::{DecodedLatents, Y_GROUPS};
 pub use options::{CodecOptions, DEFAULT_MEMORY_BUDGET};
 pub use rate::{Target, Targeted};
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::format::{self, Header};
 use crate::gpu::{
     host_stage, texture_row_pitch, GpuContext, GpuIntNetworks, GpuNetwork, GpuTensor, PixelTarget,
@@ -144,10 +144,7 @@ impl Codec {
                     },
                 ))
             }
-            Latent::Missing(tensor) => Err(Error::weights(
-                *tensor,
-                "missing: this weight file has no entropy model and cannot code files",
-            )),
+            Latent::Missing(tensor) => Err(LatentCodec::missing(tensor)),
         }
     }
 
@@ -232,10 +229,10 @@ impl Codec {
         probe: Option<&Probe>,
     ) -> Result<(Header, Tensor)> {
         let (latent, params) = self.latent()?;
-        let header = &format::parse(bytes, &self.options.limits)?.header;
-        self.check_memory_budget(header.width as usize, header.height as usize, false)?;
-        let (header, shape, decoded) =
-            latent.decode(&self.model, bytes, &self.options.limits, &params, probe)?;
+        let parsed = format::parse(bytes, &self.options.limits)?;
+        let (width, height) = (parsed.header.width, parsed.header.height);
+        self.check_memory_budget(width as usize, height as usize, false)?;
+        let (header, shape, decoded) = latent.decode(&self.model, &parsed, &params, probe)?;
         let y = host_stage(probe, "inverse gain (CPU)", || {
             synthesis_input(&self.model, &header, &shape, &decoded)
         })?;
@@ -245,8 +242,8 @@ impl Codec {
     /// Entropy-decodes a file with the GPU's integer networks, returning symbols and indexes.
     pub fn decode_latents(&self, bytes: &[u8]) -> Result<DecodedLatents> {
         let (latent, params) = self.latent()?;
-        let (_, _, decoded) =
-            latent.decode(&self.model, bytes, &self.options.limits, &params, None)?;
+        let parsed = format::parse(bytes, &self.options.limits)?;
+        let (_, _, decoded) = latent.decode(&self.model, &parsed, &params, None)?;
         Ok(decoded)
     }
 

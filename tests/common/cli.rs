@@ -18,6 +18,14 @@ pub fn scratch(name: &str) -> PathBuf {
     dir
 }
 
+pub fn assert_succeeds(out: &Output) {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 pub fn assert_fails(out: &Output, needle: &str) {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "expected failure, stderr: {err}");
