@@ -123,3 +123,38 @@ fn bytes_appended_to_a_substream_are_an_error() {
         }
     }
 }
+
+#[test]
+fn a_side_section_decodes_the_same_pixels_and_every_damage_to_it_is_an_error() {
+    use vaec_gpu::format::{self, encode_alpha, Side};
+    let (codec, files) = files();
+    let (file, limits) = (&files[1], Limits::default());
+    let alpha: Vec<u8> = (0..64 * 40)
+        .map(|i| if i % 64 < 20 { 0 } else { 255 })
+        .collect();
+    let side = Side {
+        alpha: Some(encode_alpha(&alpha)),
+        icc: Some(vec![7; 50]),
+        exif: None,
+        xmp: Some(b"<x/>".to_vec()),
+    };
+    let with_side = format::rewrap(file, &limits, |_| {}, &side).unwrap();
+    assert_eq!(with_side.len(), file.len() + side.encoded_len());
+    assert_eq!(format::parse(&with_side, &limits).unwrap().side, side);
+    assert_eq!(
+        codec.decode(&with_side).unwrap(),
+        codec.decode(file).unwrap()
+    );
+    for at in file.len()..with_side.len() {
+        let mut damaged = with_side.clone();
+        damaged[at] ^= 0x10;
+        assert!(format::parse(&damaged, &limits).is_err(), "byte {at}");
+        assert!(
+            format::parse(&with_side[..at], &limits).is_err(),
+            "cut at {at}"
+        );
+    }
+    let mut longer = with_side.clone();
+    longer.push(0);
+    assert!(format::parse(&longer, &limits).is_err());
+}

@@ -202,6 +202,7 @@ impl Codec {
             width: image.width as u32,
             height: image.height as u32,
             colour: format::COLOUR_SRGB8,
+            source_depth: 0,
             quality_q8: q8,
             index_hash: coded.index_hash,
         };

@@ -9,7 +9,7 @@ use vaec_gpu::format::Limits;
 use vaec_gpu::model::hex;
 use vaec_gpu::{metrics, Codec, Error, Image, Result};
 
-use crate::io::read_image;
+use crate::picture::read_image;
 
 /// Encodes and decodes every picture of `dir` at every quality; prints a table or JSON. A picture
 /// that cannot be read is reported and left out; the exit status then says so.

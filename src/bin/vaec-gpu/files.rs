@@ -6,13 +6,11 @@ use std::time::Instant;
 
 use vaec_gpu::format::{self, Limits};
 use vaec_gpu::model::hex;
-use vaec_gpu::{metrics, Codec, Image, Model, Result, Target};
+use vaec_gpu::{metrics, Codec, Error, Image, Model, Result, Target};
 
 use crate::batch::LazyCodec;
-use crate::io::{
-    max_input_bytes, output_format, output_target, read_input, read_picture, write_atomic,
-    write_image,
-};
+use crate::io::{max_input_bytes, output_format, output_target, read_input, write_atomic};
+use crate::picture::{read_picture, write_picture, Picture};
 
 /// A fixed quality, or a target that rate control meets.
 #[derive(Clone, Copy)]
@@ -21,44 +19,62 @@ pub(crate) enum Rate {
     Target(Target),
 }
 
+/// How `encode` runs, besides the rate.
+#[derive(Clone, Copy)]
+pub(crate) struct EncodeFlags {
+    /// Overwrite an existing output.
+    pub force: bool,
+    /// Decode the result and print its PSNR.
+    pub psnr: bool,
+    /// Print timings and memory.
+    pub verbose: bool,
+    /// Leave the ICC profile, EXIF and XMP out.
+    pub strip: bool,
+}
+
 pub(crate) fn encode_one(
     codec: &LazyCodec,
     limits: &Limits,
     (input, output): (&Path, &Path),
     rate: Rate,
-    (force, psnr, verbose): (bool, bool, bool),
+    flags: EncodeFlags,
 ) -> Result<()> {
     // refuse before doing the work, not only when writing
-    output_target(output, force)?;
-    let (image, notes) = read_picture(input, limits)?;
+    output_target(output, flags.force)?;
+    let (picture, notes) = read_picture(input, limits)?;
     for note in notes {
         eprintln!("vaec-gpu: note: {}: {note}", input.display());
     }
     codec.with(None, |codec| {
-        encode_with(codec, &image, (input, output), rate, (force, psnr, verbose))
+        encode_with(codec, limits, &picture, (input, output), rate, flags)
     })
 }
 
 fn encode_with(
     codec: &Codec,
-    image: &Image,
+    limits: &Limits,
+    picture: &Picture,
     (input, output): (&Path, &Path),
     rate: Rate,
-    (force, psnr, verbose): (bool, bool, bool),
+    flags: EncodeFlags,
 ) -> Result<()> {
+    let image = &picture.image;
+    let side = picture.side(flags.strip);
     codec.context().reset_peak_memory();
     let t = Instant::now();
     // qualities are multiples of 1/256: f64 prints them exactly
     let (encoded, quality, tries) = match rate {
         Rate::Quality(q) => (codec.encode(image, q)?, f64::from(q), String::new()),
         Rate::Target(target) => {
+            let target = without_side(target, side.encoded_len(), image)?;
             let t = codec.encode_to_target(image, target)?;
             let tries = format!(" ({} tries)", t.tries);
             (t.encoded, f64::from(t.quality), tries)
         }
     };
     let secs = t.elapsed().as_secs_f64();
-    write_atomic(output, &encoded.bytes, force)?;
+    let bytes = format::rewrap(&encoded.bytes, limits, |h| picture.edit_header(h), &side)?;
+    write_atomic(output, &bytes, flags.force)?;
     let pixels = (image.width * image.height) as f64;
     let mut line = format!(
         "{} -> {}: {}x{}, quality {quality}{tries}, {} bytes, {:.4} bpp",
@@ -66,9 +82,13 @@ fn encode_with(
         output.display(),
         image.width,
         image.height,
-        encoded.bytes.len(),
-        encoded.bytes.len() as f64 * 8.0 / pixels
+        bytes.len(),
+        bytes.len() as f64 * 8.0 / pixels
     );
+    if !side.is_empty() {
+        line += &format!(" ({} of them alpha and metadata)", side.encoded_len());
+    }
+    let (psnr, verbose) = (flags.psnr, flags.verbose);
     if psnr {
         let decoded = codec.decode(&encoded.bytes)?;
         line += &format!(", PSNR {:.2} dB", metrics::psnr(image, &decoded));
@@ -90,6 +110,29 @@ fn encode_with(
     Ok(())
 }
 
+/// A size target for the coded pixels alone: what the side section takes is the picture's,
+/// whatever the quality.
+fn without_side(target: Target, side_bytes: usize, image: &Image) -> Result<Target> {
+    let pixels = (image.width * image.height) as f64;
+    let side_bits = side_bytes as f64 * 8.0;
+    let out_of_reach = || {
+        Error::InvalidArgument(format!(
+            "the alpha plane and metadata alone take {side_bytes} bytes, the target leaves \
+             nothing for the pixels (--strip leaves the metadata out)"
+        ))
+    };
+    Ok(match target {
+        Target::Bytes(b) => Target::Bytes(
+            b.checked_sub(side_bytes as u64)
+                .filter(|&b| b > 0)
+                .ok_or_else(out_of_reach)?,
+        ),
+        Target::BitsPerPixel(bpp) if bpp * pixels <= side_bits => return Err(out_of_reach()),
+        Target::BitsPerPixel(bpp) => Target::BitsPerPixel(bpp - side_bits / pixels),
+        psnr @ Target::Psnr(_) => psnr,
+    })
+}
+
 pub(crate) fn decode_one(
     codec: &LazyCodec,
     limits: &Limits,
@@ -103,24 +146,27 @@ pub(crate) fn decode_one(
     output_format(output)?;
     let bytes = read_input(input, max_input_bytes(limits))?;
     // a bad file is refused before the weights or the GPU are touched
-    let model_id = format::parse(&bytes, limits)?.header.model_id;
-    codec.with(Some(&model_id), |codec| {
-        decode_with(codec, &bytes, (input, output), force, verbose)
+    let parsed = format::parse(&bytes, limits)?;
+    codec.with(Some(&parsed.header.model_id), |codec| {
+        codec.context().reset_peak_memory();
+        let t = Instant::now();
+        let image = codec.decode(&bytes)?;
+        let secs = t.elapsed().as_secs_f64();
+        let picture = Picture::decoded(image, &parsed.header, &parsed.side)?;
+        for note in write_picture(&picture, output, force)? {
+            eprintln!("vaec-gpu: note: {}: {note}", output.display());
+        }
+        report_decode(codec, &picture.image, (input, output), secs, verbose)
     })
 }
 
-fn decode_with(
+fn report_decode(
     codec: &Codec,
-    bytes: &[u8],
+    image: &Image,
     (input, output): (&Path, &Path),
-    force: bool,
+    secs: f64,
     verbose: bool,
 ) -> Result<()> {
-    codec.context().reset_peak_memory();
-    let t = Instant::now();
-    let image = codec.decode(bytes)?;
-    let secs = t.elapsed().as_secs_f64();
-    write_image(&image, output, force)?;
     if verbose {
         let (_, tiles) = codec.tile_counts(image.width, image.height)?;
         eprintln!(
@@ -163,7 +209,16 @@ pub(crate) fn info(path: &Path, limits: &Limits) -> Result<()> {
     let h = &parsed.header;
     println!("{}:", path.display());
     println!("  format      vaec version {}", h.version);
-    println!("  size        {}x{} (8-bit sRGB)", h.width, h.height);
+    let colour = match h.colour {
+        format::COLOUR_GRAY8 => "grayscale",
+        _ => "RGB",
+    };
+    println!(
+        "  size        {}x{}, {colour}, 8 bits coded (source {}-bit)",
+        h.width,
+        h.height,
+        h.source_bits()
+    );
     println!("  quality     {}", h.quality());
     let known = Model::builtin_names()
         .into_iter()
@@ -181,5 +236,20 @@ pub(crate) fn info(path: &Path, limits: &Limits) -> Result<()> {
     );
     let sizes: Vec<String> = parsed.streams.iter().map(|s| s.len().to_string()).collect();
     println!("  substreams  z {} | y {}", sizes[0], sizes[1..].join(" "));
+    let side = &parsed.side;
+    let carried: Vec<String> = [
+        ("alpha", &side.alpha),
+        ("ICC profile", &side.icc),
+        ("EXIF", &side.exif),
+        ("XMP", &side.xmp),
+    ]
+    .into_iter()
+    .filter_map(|(what, item)| Some(format!("{what} {} bytes", item.as_ref()?.len())))
+    .collect();
+    let carried = match carried.is_empty() {
+        true => "nothing besides the pixels".to_string(),
+        false => carried.join(", "),
+    };
+    println!("  carries     {carried}");
     Ok(())
 }

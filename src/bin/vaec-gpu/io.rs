@@ -1,12 +1,12 @@
-//! Reading inputs and writing outputs: standard input and output as `-`, pictures through the
-//! image crate with limits checked before anything is allocated, and atomic writes that never
-//! replace anything but a regular file, and that only when asked.
+//! Reading inputs and writing outputs: standard input and output as `-`, reads capped by the
+//! pixel limit, output formats by extension, and atomic writes that never replace anything but a
+//! regular file, and that only when asked. Pictures themselves are `picture.rs`.
 
-use std::io::{Cursor, Read, Write};
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use vaec_gpu::format::Limits;
-use vaec_gpu::{Error, Image, Result};
+use vaec_gpu::{Error, Result};
 
 /// The most bytes an input may have for `limits`: a picture of the largest size at 16 bits per
 /// sample with alpha, stored uncompressed, with room for headers and metadata.
@@ -38,111 +38,6 @@ pub fn read_input(path: &Path, max_bytes: u64) -> Result<Vec<u8>> {
         });
     }
     Ok(buf)
-}
-
-/// A picture from `path` (any format the image crate reads), as RGB8. Its size is checked against
-/// `limits` from the header before any pixel is decoded, and the decoder's allocations are bounded.
-pub fn read_image(path: &Path, limits: &Limits) -> Result<Image> {
-    read_picture(path, limits).map(|(image, _)| image)
-}
-
-/// [`read_image`], turned upright by its EXIF orientation, with a note for everything of the
-/// input that the RGB8 picture does not keep.
-pub fn read_picture(path: &Path, limits: &Limits) -> Result<(Image, Vec<&'static str>)> {
-    let bytes = read_input(path, max_input_bytes(limits))?;
-    let bad = |e: image::ImageError| Error::Image(format!("{}: {e}", path.display()));
-    let reader = || {
-        image::ImageReader::new(Cursor::new(&bytes[..]))
-            .with_guessed_format()
-            .map_err(|e| Error::Image(format!("{}: {e}", path.display())))
-    };
-    if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) && !jpeg_is_complete(&bytes) {
-        // the JPEG decoder fills a missing end with grey instead of failing
-        return Err(Error::Image(format!(
-            "{}: the JPEG is truncated (it has no end-of-image marker)",
-            path.display()
-        )));
-    }
-    let (w, h) = reader()?.into_dimensions().map_err(bad)?;
-    limits.check(w as u64, h as u64)?;
-    let mut decoder_limits = image::Limits::default();
-    decoder_limits.max_image_width = Some(w);
-    decoder_limits.max_image_height = Some(h);
-    // RGBA at 16 bits per sample, and a conversion of it
-    let max_alloc = (w as u64 * h as u64).saturating_mul(16).max(1 << 20);
-    decoder_limits.max_alloc = Some(max_alloc);
-    let mut reader = reader()?;
-    reader.limits(decoder_limits);
-    let mut decoder = reader.into_decoder().map_err(bad)?;
-    if decoder.total_bytes() > max_alloc {
-        return Err(Error::Limit {
-            what: "decoded picture size (bytes)",
-            value: decoder.total_bytes(),
-            limit: max_alloc,
-        });
-    }
-    use image::ImageDecoder;
-    let orientation = decoder.orientation().map_err(bad)?;
-    let icc = decoder.icc_profile().map_err(bad)?.is_some();
-    let exif = decoder.exif_metadata().map_err(bad)?.is_some();
-    let mut img = image::DynamicImage::from_decoder(decoder).map_err(bad)?;
-    img.apply_orientation(orientation);
-    let colour = img.color();
-    let mut notes = Vec::new();
-    if colour.bits_per_pixel() / u16::from(colour.channel_count()) > 8 {
-        notes.push("samples deeper than 8 bits are coded at 8 bits");
-    }
-    if !colour.has_color() {
-        notes.push("grayscale is coded, and decodes, as RGB");
-    }
-    if colour.has_alpha() && img.to_rgba8().pixels().any(|p| p.0[3] != 255) {
-        notes.push("the alpha channel is not kept (vaec codes RGB only)");
-    }
-    if icc {
-        notes.push("the ICC colour profile is not kept (the pixels are coded as they are)");
-    }
-    if exif {
-        notes.push("EXIF metadata is not kept (its orientation is applied to the pixels)");
-    }
-    let rgb = img.to_rgb8();
-    let image = Image::from_rgb8(rgb.width() as usize, rgb.height() as usize, rgb.as_raw())?;
-    Ok((image, notes))
-}
-
-/// Whether a JPEG's segments and entropy-coded data run up to an end-of-image marker (data after
-/// it, such as a camera's trailer, is allowed).
-fn jpeg_is_complete(b: &[u8]) -> bool {
-    let mut at = 2; // after SOI
-    loop {
-        // the next marker: 0xFF, fill bytes 0xFF, then the marker code
-        while b.get(at) == Some(&0xFF) && b.get(at + 1) == Some(&0xFF) {
-            at += 1;
-        }
-        let (Some(&0xFF), Some(&code)) = (b.get(at), b.get(at + 1)) else {
-            return false;
-        };
-        match code {
-            0xD9 => return true,
-            0x01 | 0xD0..=0xD7 => at += 2,
-            _ => {
-                let Some(len) = b.get(at + 2..at + 4) else {
-                    return false;
-                };
-                at += 2 + u16::from_be_bytes([len[0], len[1]]) as usize;
-                if code == 0xDA {
-                    // entropy-coded data up to the next marker that is not a stuffed 0xFF00 or RSTn
-                    loop {
-                        match (b.get(at), b.get(at + 1)) {
-                            (Some(0xFF), Some(0x00 | 0xD0..=0xD7)) => at += 2,
-                            (Some(0xFF), Some(_)) => break,
-                            (Some(_), _) => at += 1,
-                            (None, _) => return false,
-                        }
-                    }
-                }
-            }
-        }
-    }
 }
 
 /// Where an output really goes: `path`, or for a symlink (with `force`) the file it points to.
@@ -253,27 +148,4 @@ pub fn output_format(path: &Path) -> Result<image::ImageFormat> {
     }
     image::ImageFormat::from_extension(&ext)
         .ok_or_else(|| Error::InvalidArgument(format!("{}: no encoder for .{ext}", path.display())))
-}
-
-/// Writes a picture in the format of `path`'s extension (PNG for `-`); `.ppm` is binary P6.
-pub fn write_image(image: &Image, path: &Path, force: bool) -> Result<()> {
-    let format = output_format(path)?;
-    let (w, h) = (image.width as u32, image.height as u32);
-    let rgb = image.to_rgb8();
-    let encode_error = |e: image::ImageError| Error::Image(format!("{}: {e}", path.display()));
-    let mut bytes = Vec::new();
-    if format == image::ImageFormat::Pnm {
-        use image::codecs::pnm::{PnmEncoder, PnmSubtype, SampleEncoding};
-        use image::ImageEncoder;
-        PnmEncoder::new(&mut bytes)
-            .with_subtype(PnmSubtype::Pixmap(SampleEncoding::Binary))
-            .write_image(&rgb, w, h, image::ExtendedColorType::Rgb8)
-            .map_err(encode_error)?;
-    } else {
-        let buf = image::RgbImage::from_raw(w, h, rgb)
-            .ok_or_else(|| Error::Image("decoded buffer has the wrong size".into()))?;
-        let mut cursor = Cursor::new(&mut bytes);
-        buf.write_to(&mut cursor, format).map_err(encode_error)?;
-    }
-    write_atomic(path, &bytes, force)
 }

@@ -3,9 +3,11 @@
 //! reads and writes files, `eval.rs` measures rate and distortion.
 
 mod batch;
+mod embed;
 mod eval;
 mod files;
 mod io;
+mod picture;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -17,8 +19,9 @@ use vaec_gpu::Target;
 use vaec_gpu::{metrics, Backend, Codec, CodecOptions, Error, GpuContext, Image, Model, Result};
 
 use batch::{batch, exit_code, LazyCodec};
-use files::{decode_one, encode_one, info, list_models, Rate};
-use io::{output_format, output_target, read_image, write_image};
+use files::{decode_one, encode_one, info, list_models, EncodeFlags, Rate};
+use io::{output_format, output_target};
+use picture::{read_image, write_picture, Picture};
 
 #[derive(Parser)]
 #[command(
@@ -96,6 +99,10 @@ enum Command {
         /// Also decode the result and print its PSNR
         #[arg(long)]
         psnr: bool,
+        /// Leave out the ICC profile, EXIF and XMP (kept by default and written back on decode;
+        /// alpha is always kept)
+        #[arg(long)]
+        strip: bool,
     },
     /// Decode .vaec files to images (format from the output's extension; default PNG)
     Decode {
@@ -312,6 +319,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             target_psnr,
             force,
             psnr,
+            strip,
         } => {
             let rate = match (target_size, target_bpp, target_psnr) {
                 (Some(bytes), _, _) => Rate::Target(Target::Bytes(*bytes)),
@@ -325,8 +333,13 @@ fn run(cli: Cli) -> Result<ExitCode> {
             ];
             let limits = limits(&cli);
             batch(inputs, output.as_deref(), &images, "vaec", |input, out| {
-                let options = (*force, *psnr, cli.verbose);
-                encode_one(&codec, &limits, (input, out), rate, options)
+                let flags = EncodeFlags {
+                    force: *force,
+                    psnr: *psnr,
+                    verbose: cli.verbose,
+                    strip: *strip,
+                };
+                encode_one(&codec, &limits, (input, out), rate, flags)
             })
         }
         Command::Decode {
@@ -388,7 +401,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let t = Instant::now();
             let out = codec.reconstruct(&image, *quality)?;
             let secs = t.elapsed().as_secs_f64();
-            write_image(&out, output, *force)?;
+            let out = Picture::plain(out);
+            write_picture(&out, output, *force)?;
+            let out = out.image;
             println!(
                 "{} -> {}: {}x{}, PSNR {:.2} dB (g_a + g_s in {:.3} s, no entropy coding)",
                 input.display(),

@@ -4,6 +4,11 @@
 
 use crate::error::{Error, Result};
 
+mod alpha;
+mod side;
+pub use alpha::{decode_alpha, encode_alpha};
+pub use side::{Side, FLAG_SIDE};
+
 /// The file's first four bytes.
 pub const MAGIC: [u8; 4] = *b"VAEC";
 /// The version of files from a scale-hyperprior model: y in one pass.
@@ -31,6 +36,10 @@ pub fn substream_lanes(index: usize) -> usize {
 const FIXED_HEADER: usize = 46;
 /// Colour format code: 8-bit sRGB RGB.
 pub const COLOUR_SRGB8: u8 = 0;
+/// Colour format code: 8-bit grayscale, coded as RGB with equal channels and decoded to one.
+pub const COLOUR_GRAY8: u8 = 1;
+/// Deepest source the header records (bits per sample).
+pub const MAX_SOURCE_DEPTH: u8 = 16;
 
 /// Limits on what a decoder accepts, checked before allocating.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -90,8 +99,10 @@ pub struct Header {
     pub width: u32,
     /// Image height.
     pub height: u32,
-    /// Colour format (0: 8-bit sRGB RGB).
+    /// Colour format: [`COLOUR_SRGB8`] or [`COLOUR_GRAY8`].
     pub colour: u8,
+    /// Bits per sample of the source picture when it was not 8 (it is coded at 8); 0 means 8.
+    pub source_depth: u8,
     /// Quality in 1/256 steps (256 = quality 1.0).
     pub quality_q8: u16,
     /// First 8 bytes of the SHA-256 of the scale-index map (and of the means, version 3).
@@ -102,6 +113,14 @@ impl Header {
     /// The quality as a number.
     pub fn quality(&self) -> f32 {
         self.quality_q8 as f32 / 256.0
+    }
+
+    /// Bits per sample of the source picture.
+    pub fn source_bits(&self) -> u8 {
+        match self.source_depth {
+            0 => 8,
+            d => d,
+        }
     }
 }
 
@@ -114,15 +133,41 @@ pub struct Parsed<'a> {
     pub streams: Vec<&'a [u8]>,
     /// Bytes of header and table.
     pub header_bytes: usize,
+    /// What the picture carries besides its RGB pixels, checksums verified.
+    pub side: Side,
 }
 
 /// Serializes a header and its substreams.
 pub fn write(header: &Header, streams: &[Vec<u8>]) -> Result<Vec<u8>> {
+    write_with_side(header, streams, &Side::default())
+}
+
+/// A file's bytes with another header and side section (same substreams): how a picture's alpha,
+/// grayscale, source depth and metadata are attached to what the codec made.
+pub fn rewrap(
+    bytes: &[u8],
+    limits: &Limits,
+    edit: impl FnOnce(&mut Header),
+    side: &Side,
+) -> Result<Vec<u8>> {
+    let parsed = parse(bytes, limits)?;
+    let mut header = parsed.header;
+    edit(&mut header);
+    let streams: Vec<Vec<u8>> = parsed.streams.iter().map(|s| s.to_vec()).collect();
+    write_with_side(&header, &streams, side)
+}
+
+/// Serializes a header, its substreams and a side section (none when `side` is empty).
+pub fn write_with_side(header: &Header, streams: &[Vec<u8>], side: &Side) -> Result<Vec<u8>> {
     let count = u16::try_from(streams.len()).map_err(|_| {
         Error::InvalidArgument(format!("{} substreams, at most 65535", streams.len()))
     })?;
     let mut out = Vec::with_capacity(
-        FIXED_HEADER + 8 * streams.len() + 4 + streams.iter().map(Vec::len).sum::<usize>(),
+        FIXED_HEADER
+            + 8 * streams.len()
+            + 4
+            + streams.iter().map(Vec::len).sum::<usize>()
+            + side.encoded_len(),
     );
     if ![VERSION_SCALE, VERSION_CONTEXT].contains(&header.version) {
         return Err(Error::InvalidArgument(format!(
@@ -132,7 +177,8 @@ pub fn write(header: &Header, streams: &[Vec<u8>]) -> Result<Vec<u8>> {
     }
     out.extend_from_slice(&MAGIC);
     out.push(header.version);
-    out.push(0); // flags
+    check_colour(header)?;
+    out.push(if side.is_empty() { 0 } else { FLAG_SIDE });
     let header_len = FIXED_HEADER + 8 * streams.len() + 4;
     let header_len =
         u16::try_from(header_len).map_err(|_| Error::InvalidArgument("header too long".into()))?;
@@ -141,7 +187,7 @@ pub fn write(header: &Header, streams: &[Vec<u8>]) -> Result<Vec<u8>> {
     out.extend_from_slice(&header.width.to_le_bytes());
     out.extend_from_slice(&header.height.to_le_bytes());
     out.push(header.colour);
-    out.push(0); // reserved
+    out.push(header.source_depth);
     out.extend_from_slice(&header.quality_q8.to_le_bytes());
     out.extend_from_slice(&header.index_hash);
     out.extend_from_slice(&count.to_le_bytes());
@@ -157,7 +203,27 @@ pub fn write(header: &Header, streams: &[Vec<u8>]) -> Result<Vec<u8>> {
     for s in streams {
         out.extend_from_slice(s);
     }
+    if !side.is_empty() {
+        side.write(&mut out)?;
+    }
     Ok(out)
+}
+
+/// The colour format and source depth are ones this version knows.
+fn check_colour(header: &Header) -> Result<()> {
+    if ![COLOUR_SRGB8, COLOUR_GRAY8].contains(&header.colour) {
+        return Err(Error::Format(format!(
+            "colour format {} is not supported",
+            header.colour
+        )));
+    }
+    if header.source_depth > MAX_SOURCE_DEPTH {
+        return Err(Error::Format(format!(
+            "source depth {} bits is over {MAX_SOURCE_DEPTH}",
+            header.source_depth
+        )));
+    }
+    Ok(())
 }
 
 fn u16_at(b: &[u8], at: usize) -> u16 {
@@ -187,10 +253,10 @@ pub fn parse<'a>(bytes: &'a [u8], limits: &Limits) -> Result<Parsed<'a>> {
             "version {version} is not supported (this build reads {VERSION_SCALE} and {VERSION_CONTEXT})"
         )));
     }
-    if bytes[5] != 0 || bytes[33] != 0 {
+    let flags = bytes[5];
+    if flags & !FLAG_SIDE != 0 {
         return Err(Error::Format(format!(
-            "flags {} and reserved byte {} must be 0 in this version",
-            bytes[5], bytes[33]
+            "flags {flags:#04x}: only bit 0 (side section) is defined"
         )));
     }
     let header_len = u16_at(bytes, 6) as usize;
@@ -218,16 +284,12 @@ pub fn parse<'a>(bytes: &'a [u8], limits: &Limits) -> Result<Parsed<'a>> {
         width: u32_at(bytes, 24),
         height: u32_at(bytes, 28),
         colour: bytes[32],
+        source_depth: bytes[33],
         quality_q8: u16_at(bytes, 34),
         index_hash: bytes[36..44].try_into().expect("8 bytes"),
     };
     limits.check(header.width as u64, header.height as u64)?;
-    if header.colour != COLOUR_SRGB8 {
-        return Err(Error::Format(format!(
-            "colour format {} is not supported",
-            header.colour
-        )));
-    }
+    check_colour(&header)?;
     if count < 2 {
         return Err(Error::Format(format!(
             "{count} substreams; a file has at least z and one y stream"
@@ -255,15 +317,20 @@ pub fn parse<'a>(bytes: &'a [u8], limits: &Limits) -> Result<Parsed<'a>> {
         streams.push(s);
         at = end;
     }
-    if at != bytes.len() {
-        return Err(Error::Format(format!(
-            "{} unexpected bytes after the last substream",
-            bytes.len() - at
-        )));
-    }
+    let side = match flags & FLAG_SIDE {
+        0 if at != bytes.len() => {
+            return Err(Error::Format(format!(
+                "{} unexpected bytes after the last substream",
+                bytes.len() - at
+            )))
+        }
+        0 => Side::default(),
+        _ => Side::parse(&bytes[at..])?,
+    };
     Ok(Parsed {
         header,
         streams,
         header_bytes: header_len,
+        side,
     })
 }

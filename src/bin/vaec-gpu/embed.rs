@@ -1,0 +1,288 @@
+//! Metadata in the containers of other formats, where the image crate's encoders stop short: XMP
+//! in PNG (an iTXt chunk) and JPEG (an APP1 segment), EXIF and XMP in TIFF (tags of the first
+//! directory, the EXIF directories copied as sub-directories); and a JPEG completeness check.
+
+/// PNG's and TIFF's keyword and JPEG's segment name for XMP.
+const PNG_XMP_KEYWORD: &[u8] = b"XML:com.adobe.xmp";
+const JPEG_XMP_NAME: &[u8] = b"http://ns.adobe.com/xap/1.0/\0";
+/// TIFF tags: XMP, the EXIF, GPS and interoperability directory pointers.
+const TAG_XMP: u16 = 700;
+const POINTER_TAGS: [u16; 3] = [34665, 34853, 40965];
+/// Tags of EXIF's first directory that describe how its pixels (or thumbnail) are stored, not
+/// the photo: the TIFF written here has its own.
+const LAYOUT_TAGS: [u16; 24] = [
+    254, 255, 256, 257, 258, 259, 262, 266, 273, 277, 278, 279, 284, 292, 293, 317, 320, 322, 323,
+    324, 325, 338, 339, 513,
+];
+
+/// Whether a JPEG's segments and entropy-coded data run up to an end-of-image marker (data after
+/// it, such as a camera's trailer, is allowed).
+pub fn jpeg_is_complete(b: &[u8]) -> bool {
+    let mut at = 2; // after SOI
+    loop {
+        // the next marker: 0xFF, fill bytes 0xFF, then the marker code
+        while b.get(at) == Some(&0xFF) && b.get(at + 1) == Some(&0xFF) {
+            at += 1;
+        }
+        let (Some(&0xFF), Some(&code)) = (b.get(at), b.get(at + 1)) else {
+            return false;
+        };
+        match code {
+            0xD9 => return true,
+            0x01 | 0xD0..=0xD7 => at += 2,
+            _ => {
+                let Some(len) = b.get(at + 2..at + 4) else {
+                    return false;
+                };
+                at += 2 + u16::from_be_bytes([len[0], len[1]]) as usize;
+                if code == 0xDA {
+                    // entropy-coded data up to the next marker that is not a stuffed 0xFF00 or RSTn
+                    loop {
+                        match (b.get(at), b.get(at + 1)) {
+                            (Some(0xFF), Some(0x00 | 0xD0..=0xD7)) => at += 2,
+                            (Some(0xFF), Some(_)) => break,
+                            (Some(_), _) => at += 1,
+                            (None, _) => return false,
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Sets XMP's `tiff:Orientation` (attribute or element) to 1, as EXIF's is once it is applied.
+pub fn reset_xmp_orientation(xmp: &mut [u8]) {
+    for pattern in [&b"tiff:Orientation=\""[..], b"tiff:Orientation>"] {
+        let mut from = 0;
+        while let Some(at) = find(&xmp[from..], pattern) {
+            let digit = from + at + pattern.len();
+            if xmp.get(digit).is_some_and(|d| (b'2'..=b'8').contains(d)) {
+                xmp[digit] = b'1';
+            }
+            from = digit;
+        }
+    }
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+/// Inserts an uncompressed iTXt chunk with the XMP packet after a PNG's IHDR.
+pub fn png_xmp(png: &mut Vec<u8>, xmp: &[u8]) -> Result<(), String> {
+    let ihdr_end = 8 + 8 + 13 + 4;
+    if png.len() < ihdr_end || &png[12..16] != b"IHDR" {
+        return Err("the PNG encoder's output has no IHDR first".into());
+    }
+    // keyword, NUL, compression flag and method, empty language and translated keyword
+    let data = [PNG_XMP_KEYWORD, &[0, 0, 0, 0, 0], xmp].concat();
+    let len = u32::try_from(data.len()).map_err(|_| "XMP over 4 GiB")?;
+    let mut chunk = len.to_be_bytes().to_vec();
+    chunk.extend_from_slice(b"iTXt");
+    chunk.extend_from_slice(&data);
+    chunk.extend_from_slice(&crc32fast::hash(&chunk[4..]).to_be_bytes());
+    png.splice(ihdr_end..ihdr_end, chunk);
+    Ok(())
+}
+
+/// Inserts an APP1 segment with the XMP packet after a JPEG's leading APPn segments.
+pub fn jpeg_xmp(jpeg: &mut Vec<u8>, xmp: &[u8]) -> Result<(), String> {
+    let body = [JPEG_XMP_NAME, xmp].concat();
+    let len = u16::try_from(body.len() + 2).map_err(|_| {
+        "XMP over 64 KB does not fit one JPEG segment (extended XMP is not written)"
+    })?;
+    let mut at = 2;
+    while jpeg.get(at) == Some(&0xFF) && jpeg.get(at + 1).is_some_and(|m| m & 0xF0 == 0xE0) {
+        let seg = jpeg
+            .get(at + 2..at + 4)
+            .ok_or("the JPEG encoder's output is cut short")?;
+        at += 2 + u16::from_be_bytes([seg[0], seg[1]]) as usize;
+    }
+    let segment = [&[0xFF, 0xE1][..], &len.to_be_bytes(), &body].concat();
+    jpeg.splice(at..at, segment);
+    Ok(())
+}
+
+/// One directory entry: its value bytes in little-endian order, and for a pointer tag the
+/// directory it points to instead.
+struct Entry {
+    tag: u16,
+    kind: u16,
+    count: u32,
+    value: Vec<u8>,
+    directory: Option<Vec<Entry>>,
+}
+
+/// Bytes of one value of a TIFF type, and the size of the units to swap between byte orders.
+fn type_size(kind: u16) -> Option<(usize, usize)> {
+    match kind {
+        1 | 2 | 6 | 7 => Some((1, 1)),
+        3 | 8 => Some((2, 2)),
+        4 | 9 | 11 | 13 => Some((4, 4)),
+        5 | 10 => Some((8, 4)),
+        12 => Some((8, 8)),
+        _ => None,
+    }
+}
+
+/// Reads the directory at `offset` of a TIFF-structured block (EXIF), following the EXIF, GPS
+/// and interoperability pointers `depth` levels down. Entries of unknown types are skipped.
+fn read_directory(block: &[u8], offset: usize, depth: u32) -> Result<Vec<Entry>, String> {
+    let big = block.starts_with(b"MM");
+    let num = |at: usize, n: usize| -> Result<u32, String> {
+        let b = block.get(at..at + n).ok_or("EXIF is cut short")?;
+        let b: Vec<u8> = if big {
+            b.to_vec()
+        } else {
+            b.iter().rev().copied().collect()
+        };
+        Ok(b.iter().fold(0u32, |v, &x| v << 8 | x as u32))
+    };
+    let count = num(offset, 2)? as usize;
+    let mut entries = Vec::new();
+    for i in 0..count {
+        let at = offset + 2 + 12 * i;
+        let (tag, kind, n) = (num(at, 2)? as u16, num(at + 2, 2)? as u16, num(at + 4, 4)?);
+        let Some((size, unit)) = type_size(kind) else {
+            continue;
+        };
+        let len = size
+            .checked_mul(n as usize)
+            .filter(|&l| l <= block.len())
+            .ok_or("EXIF entry longer than EXIF")?;
+        let start = if len <= 4 {
+            at + 8
+        } else {
+            num(at + 8, 4)? as usize
+        };
+        let mut value = block
+            .get(start..start + len)
+            .ok_or("EXIF entry runs past its end")?
+            .to_vec();
+        if big {
+            value.chunks_exact_mut(unit).for_each(|u| u.reverse());
+        }
+        let directory = match POINTER_TAGS.contains(&tag) && n == 1 {
+            true if depth > 0 => Some(read_directory(block, num(at + 8, 4)? as usize, depth - 1)?),
+            true => continue,
+            false => None,
+        };
+        entries.push(Entry {
+            tag,
+            kind,
+            count: n,
+            value,
+            directory,
+        });
+    }
+    Ok(entries)
+}
+
+/// Appends a directory (and what it points to) to a little-endian TIFF; returns its offset.
+/// `raw` are entries already in the file, kept as they are.
+fn append_directory(
+    tiff: &mut Vec<u8>,
+    entries: &[Entry],
+    raw: &[[u8; 12]],
+) -> Result<u32, String> {
+    let offset = |tiff: &Vec<u8>| u32::try_from(tiff.len()).map_err(|_| "TIFF over 4 GiB");
+    let mut table: Vec<[u8; 12]> = raw.to_vec();
+    for e in entries {
+        let (kind, value) = match &e.directory {
+            Some(dir) => (4, append_directory(tiff, dir, &[])?.to_le_bytes().to_vec()),
+            None => (e.kind, e.value.clone()),
+        };
+        let mut field = [0u8; 4];
+        if value.len() <= 4 {
+            field[..value.len()].copy_from_slice(&value);
+        } else {
+            tiff.resize(tiff.len() + tiff.len() % 2, 0); // values start on a word boundary
+            field = offset(tiff)?.to_le_bytes();
+            tiff.extend_from_slice(&value);
+        }
+        let mut entry = [0u8; 12];
+        entry[..2].copy_from_slice(&e.tag.to_le_bytes());
+        entry[2..4].copy_from_slice(&kind.to_le_bytes());
+        entry[4..8].copy_from_slice(&e.count.to_le_bytes());
+        entry[8..].copy_from_slice(&field);
+        table.push(entry);
+    }
+    table.sort_by_key(|e| u16::from_le_bytes([e[0], e[1]]));
+    tiff.resize(tiff.len() + tiff.len() % 2, 0);
+    let at = offset(tiff)?;
+    tiff.extend_from_slice(&(table.len() as u16).to_le_bytes());
+    table.iter().for_each(|e| tiff.extend_from_slice(e));
+    tiff.extend_from_slice(&0u32.to_le_bytes()); // no next directory: one picture
+    Ok(at)
+}
+
+/// Adds EXIF (its first directory's tags that describe the photo, and its EXIF and GPS
+/// directories) and XMP to the first directory of a little-endian TIFF with one picture, by
+/// writing a new first directory at the end that keeps the old one's entries.
+pub fn tiff_exif_xmp(
+    tiff: &mut Vec<u8>,
+    exif: Option<&[u8]>,
+    xmp: Option<&[u8]>,
+) -> Result<(), String> {
+    if exif.is_none() && xmp.is_none() {
+        return Ok(());
+    }
+    if !tiff.starts_with(b"II*\0") || tiff.len() < 8 {
+        return Err("the TIFF encoder's output is not a little-endian TIFF".into());
+    }
+    let u32_at = |b: &[u8], at: usize| {
+        b.get(at..at + 4)
+            .map(|s| u32::from_le_bytes(s.try_into().unwrap()))
+    };
+    let first = u32_at(tiff, 4).ok_or("TIFF cut short")? as usize;
+    let count = tiff
+        .get(first..first + 2)
+        .map(|b| u16::from_le_bytes([b[0], b[1]]) as usize);
+    let count = count.ok_or("TIFF cut short")?;
+    let raw: Vec<[u8; 12]> = (0..count)
+        .map(|i| {
+            tiff.get(first + 2 + 12 * i..first + 14 + 12 * i)
+                .map(|e| e.try_into().unwrap())
+        })
+        .collect::<Option<_>>()
+        .ok_or("TIFF directory cut short")?;
+    let present: Vec<u16> = raw
+        .iter()
+        .map(|e| u16::from_le_bytes([e[0], e[1]]))
+        .collect();
+    let mut added = Vec::new();
+    if let Some(exif) = exif {
+        if !(exif.starts_with(b"II*\0") || exif.starts_with(b"MM\0*")) {
+            return Err("the EXIF block is not TIFF-structured".into());
+        }
+        let first_exif = u32::from_le_bytes(match exif.starts_with(b"MM") {
+            true => [exif[7], exif[6], exif[5], exif[4]],
+            false => exif[4..8].try_into().unwrap(),
+        });
+        let entries = read_directory(exif, first_exif as usize, 2)?;
+        added.extend(entries.into_iter().filter(|e| {
+            !present.contains(&e.tag) && !LAYOUT_TAGS.contains(&e.tag) && e.tag != TAG_XMP
+        }));
+    }
+    if let Some(xmp) = xmp {
+        added.push(Entry {
+            tag: TAG_XMP,
+            kind: 1,
+            count: u32::try_from(xmp.len()).map_err(|_| "XMP over 4 GiB")?,
+            value: xmp.to_vec(),
+            directory: None,
+        });
+    }
+    let raw: Vec<[u8; 12]> = raw
+        .into_iter()
+        .filter(|e| {
+            !added
+                .iter()
+                .any(|a| a.tag == u16::from_le_bytes([e[0], e[1]]))
+        })
+        .collect();
+    let at = append_directory(tiff, &added, &raw)?;
+    tiff[4..8].copy_from_slice(&at.to_le_bytes());
+    Ok(())
+}
