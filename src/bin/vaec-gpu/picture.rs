@@ -207,22 +207,27 @@ pub fn write_picture(picture: &Picture, path: &Path, force: bool) -> Result<Vec<
         _ => format!("{format:?}").to_uppercase(),
     };
     let mut notes = Vec::new();
-    let mut drop_note = |what: &str, kept: bool| {
-        if !kept {
-            notes.push(format!("{name} cannot hold {what}; it is not written"));
+    let mut drop_note = |what: &str, written: bool| {
+        if !written {
+            notes.push(format!("{what} is not written into {name} files"));
         }
     };
-    let alpha_held = matches!(format, F::Png | F::WebP | F::Bmp | F::Tiff);
-    let (icc_held, exif_held, xmp_held) = match format {
+    let alpha_written = matches!(format, F::Png | F::WebP | F::Bmp | F::Tiff);
+    // what is written where: JPEG and PPM have no alpha; WebP's XMP chunk and BMP's ICC header
+    // are formats' features the image crate's encoders do not write
+    let (icc_written, exif_written, xmp_written) = match format {
         F::Png | F::Jpeg | F::Tiff => (true, true, true),
         F::WebP => (true, true, false),
         _ => (false, false, false),
     };
-    drop_note("the alpha channel", picture.alpha.is_none() || alpha_held);
-    drop_note("the ICC profile", meta.icc.is_none() || icc_held);
-    drop_note("EXIF metadata", meta.exif.is_none() || exif_held);
-    drop_note("XMP metadata", meta.xmp.is_none() || xmp_held);
-    let mut img = picture.to_dynamic(alpha_held);
+    drop_note(
+        "the alpha channel",
+        picture.alpha.is_none() || alpha_written,
+    );
+    drop_note("the ICC profile", meta.icc.is_none() || icc_written);
+    drop_note("EXIF metadata", meta.exif.is_none() || exif_written);
+    drop_note("XMP metadata", meta.xmp.is_none() || xmp_written);
+    let mut img = picture.to_dynamic(alpha_written);
     if format == F::Pnm || (format == F::Tiff && img.color() == image::ColorType::La8) {
         // PPM means P6; the TIFF encoder has no gray-with-alpha layout
         img = match img.color().has_alpha() {
@@ -233,8 +238,8 @@ pub fn write_picture(picture: &Picture, path: &Path, force: bool) -> Result<Vec<
     let encode_error = |e: image::ImageError| Error::Image(format!("{}: {e}", path.display()));
     let mut bytes = Vec::new();
     let (w, h, layout) = (img.width(), img.height(), img.color().into());
-    let icc = meta.icc.clone().filter(|_| icc_held);
-    let exif = meta.exif.clone().filter(|_| exif_held);
+    let icc = meta.icc.clone().filter(|_| icc_written);
+    let exif = meta.exif.clone().filter(|_| exif_written);
     match format {
         F::Png => {
             let mut e = image::codecs::png::PngEncoder::new(&mut bytes);
@@ -265,7 +270,7 @@ pub fn write_picture(picture: &Picture, path: &Path, force: bool) -> Result<Vec<
         _ => img.write_to(&mut Cursor::new(&mut bytes), format),
     }
     .map_err(encode_error)?;
-    let xmp = meta.xmp.as_deref().filter(|_| xmp_held);
+    let xmp = meta.xmp.as_deref().filter(|_| xmp_written);
     let embedded = match format {
         F::Png => xmp.map_or(Ok(()), |x| embed::png_xmp(&mut bytes, x)),
         F::Jpeg => xmp.map_or(Ok(()), |x| embed::jpeg_xmp(&mut bytes, x)),
