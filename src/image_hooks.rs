@@ -12,7 +12,7 @@ use image::{ColorType, ImageDecoder, ImageError, ImageResult};
 
 use crate::codec::Codec;
 use crate::error::Error;
-use crate::format::{self, Header, Limits, MAGIC};
+use crate::format::{self, Header, Limits, Side, MAGIC};
 use crate::gpu::GpuContext;
 use crate::model::Model;
 
@@ -21,6 +21,7 @@ use crate::model::Model;
 pub struct VaecDecoder {
     bytes: Vec<u8>,
     header: Header,
+    side: Side,
 }
 
 fn image_error(e: Error) -> ImageError {
@@ -54,8 +55,13 @@ impl VaecDecoder {
                 limit: cap,
             });
         }
-        let header = format::parse(&bytes, limits)?.header;
-        Ok(VaecDecoder { bytes, header })
+        let parsed = format::parse(&bytes, limits)?;
+        let (header, side) = (parsed.header, parsed.side);
+        Ok(VaecDecoder {
+            bytes,
+            header,
+            side,
+        })
     }
 
     /// The file's header.
@@ -92,14 +98,35 @@ impl ImageDecoder for VaecDecoder {
         (self.header.width, self.header.height)
     }
 
+    /// The layout the file was coded from: gray or RGB, with alpha or without.
     fn color_type(&self) -> ColorType {
-        ColorType::Rgb8
+        let gray = self.header.colour == format::COLOUR_GRAY8;
+        match (gray, self.side.alpha.is_some()) {
+            (true, false) => ColorType::L8,
+            (true, true) => ColorType::La8,
+            (false, false) => ColorType::Rgb8,
+            (false, true) => ColorType::Rgba8,
+        }
+    }
+
+    fn icc_profile(&mut self) -> ImageResult<Option<Vec<u8>>> {
+        Ok(self.side.metadata.icc.clone())
+    }
+
+    fn exif_metadata(&mut self) -> ImageResult<Option<Vec<u8>>> {
+        Ok(self.side.metadata.exif.clone())
+    }
+
+    fn xmp_metadata(&mut self) -> ImageResult<Option<Vec<u8>>> {
+        Ok(self.side.metadata.xmp.clone())
     }
 
     fn read_image(self, buf: &mut [u8]) -> ImageResult<()> {
-        let image = with_codec(&self.header.model_id, |codec| codec.decode(&self.bytes))
-            .map_err(image_error)?;
-        buf.copy_from_slice(&image.to_rgb8());
+        let picture = with_codec(&self.header.model_id, |codec| {
+            codec.decode_picture(&self.bytes)
+        })
+        .map_err(image_error)?;
+        buf.copy_from_slice(&picture.samples());
         Ok(())
     }
 

@@ -9,7 +9,7 @@
 //! - [`gpu`]: the wgpu context, the WGSL kernels and the networks on the GPU;
 //! - [`cpu`]: the CPU twin of every kernel (test oracle and GPU-less decoder);
 //! - [`entropy`]: the rANS coder and its tables;
-//! - [`format`]: the `.vaec` container;
+//! - [`format`]: the `.vaec` container; [`picture`]: what a picture carries besides RGB;
 //! - [`tensor`]: feature maps on the CPU and the GPU layout; [`tiling`]: big pictures in tiles;
 //! - [`codec`]: picture in, latents, picture out; [`bench`]: where the time goes.
 #![deny(missing_docs)]
@@ -28,6 +28,7 @@ pub mod image;
 pub mod image_hooks;
 pub mod metrics;
 pub mod model;
+pub mod picture;
 pub mod rng;
 pub mod tensor;
 pub mod tiling;
@@ -39,6 +40,7 @@ pub use image::Image;
 #[cfg(feature = "image-hooks")]
 pub use image_hooks::register_image_hooks;
 pub use model::Model;
+pub use picture::Picture;
 pub use tensor::Tensor;
 /// The wgpu this crate is built on: embedders use it to create the device they hand in.
 pub use wgpu;

@@ -126,7 +126,7 @@ fn bytes_appended_to_a_substream_are_an_error() {
 
 #[test]
 fn a_side_section_decodes_the_same_pixels_and_every_damage_to_it_is_an_error() {
-    use vaec_gpu::format::{self, encode_alpha, Side};
+    use vaec_gpu::format::{self, encode_alpha, Metadata, Side};
     let (codec, files) = files();
     let (file, limits) = (&files[1], Limits::default());
     let alpha: Vec<u8> = (0..64 * 40)
@@ -134,9 +134,11 @@ fn a_side_section_decodes_the_same_pixels_and_every_damage_to_it_is_an_error() {
         .collect();
     let side = Side {
         alpha: Some(encode_alpha(&alpha)),
-        icc: Some(vec![7; 50]),
-        exif: None,
-        xmp: Some(b"<x/>".to_vec()),
+        metadata: Metadata {
+            icc: Some(vec![7; 50]),
+            exif: None,
+            xmp: Some(b"<x/>".to_vec()),
+        },
     };
     let with_side = format::rewrap(file, &limits, |_| {}, &side).unwrap();
     assert_eq!(with_side.len(), file.len() + side.encoded_len());

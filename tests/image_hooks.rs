@@ -3,7 +3,8 @@
 mod common;
 
 use common::gpu;
-use vaec_gpu::{Codec, GpuContext, Image, Model};
+use image::ImageDecoder;
+use vaec_gpu::{Codec, GpuContext, Image, Model, Picture};
 
 #[test]
 fn image_open_decodes_vaec_files() {
@@ -39,6 +40,27 @@ fn image_open_decodes_vaec_files() {
         .decode()
         .unwrap();
     assert_eq!(guessed.to_rgb8().as_raw(), &expected);
+    // alpha and an ICC profile come through
+    let rgba: Vec<u8> = crop
+        .pixels()
+        .enumerate()
+        .flat_map(|(i, p)| [p[0], p[1], p[2], (i % 64 * 4) as u8])
+        .collect();
+    let mut with_alpha = Picture::from_samples(64, 64, 4, &rgba).unwrap();
+    with_alpha.metadata.icc = Some(vec![9; 40]);
+    let cut = dir.join("cut.vaec");
+    std::fs::write(&cut, codec.encode_picture(&with_alpha, 5.0).unwrap().bytes).unwrap();
+    let opened = image::open(&cut).unwrap();
+    assert_eq!(opened.color(), image::ColorType::Rgba8);
+    let alpha = |b: &[u8]| b.chunks(4).map(|p| p[3]).collect::<Vec<_>>();
+    assert_eq!(alpha(opened.as_bytes()), alpha(&rgba));
+    let reader = image::ImageReader::open(&cut).unwrap();
+    let mut decoder = reader
+        .with_guessed_format()
+        .unwrap()
+        .into_decoder()
+        .unwrap();
+    assert_eq!(decoder.icc_profile().unwrap(), Some(vec![9; 40]));
     // a damaged file is an error, not a panic
     let mut bad = file.clone();
     bad.truncate(bad.len() - 3);

@@ -1,14 +1,14 @@
 //! The Python module `vaec_gpu._vaec_gpu`: the codec for numpy arrays, with the GIL released
 //! while the GPU and the entropy coder work. `python/vaec_gpu/__init__.py` is the public face.
 
-use numpy::{PyArray1, PyArrayMethods, PyReadonlyArray3, PyUntypedArrayMethods};
+use numpy::{PyArray1, PyArrayMethods, PyReadonlyArrayDyn, PyUntypedArrayMethods};
 use pyo3::create_exception;
 use pyo3::exceptions::{PyException, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict};
-use vaec_gpu::format::{self, Limits};
+use vaec_gpu::format::{self, Limits, Metadata};
 use vaec_gpu::model::hex;
-use vaec_gpu::{Backend, CodecOptions, Error, GpuContext, Image, Model};
+use vaec_gpu::{Backend, CodecOptions, Error, GpuContext, Model, Picture};
 
 create_exception!(
     _vaec_gpu,
@@ -101,41 +101,57 @@ impl Codec {
         Ok(Codec { inner, name })
     }
 
-    /// encode(array, quality=6.0) -> bytes: an HxWx3 uint8 array as a .vaec file.
-    #[pyo3(signature = (array, quality=6.0))]
+    /// encode(array, quality=6.0, icc=None, exif=None, xmp=None) -> bytes: a uint8 array of
+    /// HxW (gray), HxWx1, HxWx2 (gray, alpha), HxWx3 (RGB) or HxWx4 (RGBA) as a .vaec file, with
+    /// an ICC profile, EXIF (TIFF-structured, no "Exif\0\0") and XMP carried along. Alpha is
+    /// kept losslessly; an opaque one costs nothing.
+    #[pyo3(signature = (array, quality=6.0, icc=None, exif=None, xmp=None))]
     fn encode<'py>(
         &self,
         py: Python<'py>,
-        array: PyReadonlyArray3<'py, u8>,
+        array: PyReadonlyArrayDyn<'py, u8>,
         quality: f32,
+        icc: Option<Vec<u8>>,
+        exif: Option<Vec<u8>>,
+        xmp: Option<Vec<u8>>,
     ) -> PyResult<Bound<'py, PyBytes>> {
-        let shape = array.shape();
-        let (h, w, c) = (shape[0], shape[1], shape[2]);
-        if c != 3 {
-            return Err(PyValueError::new_err(format!(
-                "an array of shape {shape:?}: expected height x width x 3 (RGB; alpha is not coded yet)"
-            )));
-        }
-        let rgb: Vec<u8> = match array.as_slice() {
+        let shape = array.shape().to_vec();
+        let (h, w, c) = match shape[..] {
+            [h, w] => (h, w, 1),
+            [h, w, c] if (1..=4).contains(&c) => (h, w, c),
+            _ => {
+                return Err(PyValueError::new_err(format!(
+                    "an array of shape {shape:?}: expected height x width (gray) or height x \
+                     width x 1, 2 (gray, alpha), 3 (RGB) or 4 (RGBA)"
+                )))
+            }
+        };
+        let samples: Vec<u8> = match array.as_slice() {
             Ok(slice) => slice.to_vec(),
             Err(_) => array.as_array().iter().copied().collect(), // not contiguous
         };
         let bytes = py
             .detach(|| {
-                let image = Image::from_rgb8(w, h, &rgb)?;
-                self.inner.encode(&image, quality)
+                let mut picture = Picture::from_samples(w, h, c, &samples)?;
+                picture.metadata = Metadata { icc, exif, xmp };
+                self.inner.encode_picture(&picture, quality)
             })
             .map_err(py_err)?
             .bytes;
         Ok(PyBytes::new(py, &bytes))
     }
 
-    /// decode(data) -> numpy.ndarray: a .vaec file as an HxWx3 uint8 array.
+    /// decode(data) -> numpy.ndarray: a .vaec file as a uint8 array in the layout it was coded
+    /// from: HxW (gray), HxWx2 (gray, alpha), HxWx3 (RGB) or HxWx4 (RGBA). `info(data)` has its
+    /// ICC profile, EXIF and XMP.
     fn decode<'py>(&self, py: Python<'py>, data: &[u8]) -> PyResult<Bound<'py, PyAny>> {
-        let image = py.detach(|| self.inner.decode(data)).map_err(py_err)?;
-        let (h, w) = (image.height, image.width);
-        let flat = PyArray1::from_vec(py, image.to_rgb8());
-        Ok(flat.reshape([h, w, 3])?.into_any())
+        let picture = py.detach(|| self.inner.decode_picture(data)).map_err(py_err)?;
+        let (h, w, c) = (picture.image.height, picture.image.width, picture.channels());
+        let flat = PyArray1::from_vec(py, picture.samples());
+        Ok(match c {
+            1 => flat.reshape([h, w])?.into_any(),
+            _ => flat.reshape([h, w, c])?.into_any(),
+        })
     }
 
     /// The compiled-in model's name ("default" when none was asked for), or the weight file's.
@@ -186,6 +202,14 @@ fn info<'py>(py: Python<'py>, data: &[u8]) -> PyResult<Bound<'py, PyDict>> {
         "substreams",
         parsed.streams.iter().map(|s| s.len()).collect::<Vec<_>>(),
     )?;
+    d.set_item("gray", h.colour == format::COLOUR_GRAY8)?;
+    d.set_item("source_depth", h.source_bits())?;
+    let side = &parsed.side;
+    d.set_item("alpha", side.alpha.is_some())?;
+    let bytes = |item: &Option<Vec<u8>>| item.as_deref().map(|b| PyBytes::new(py, b));
+    d.set_item("icc", bytes(&side.metadata.icc))?;
+    d.set_item("exif", bytes(&side.metadata.exif))?;
+    d.set_item("xmp", bytes(&side.metadata.xmp))?;
     Ok(d)
 }
 

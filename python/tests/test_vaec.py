@@ -77,9 +77,45 @@ def test_a_truncated_file_raises_format_error():
             vaec_gpu.decode(data[:cut])
 
 
+def cut_out():
+    """The crop with a disc of alpha (soft edge), transparent outside."""
+    y, x = np.mgrid[0:64, 0:64]
+    alpha = np.clip((24 - np.hypot(x - 32, y - 30)) * 64, 0, 255).astype(np.uint8)
+    return np.dstack([crop(), alpha])
+
+
+def test_alpha_and_gray_come_back_in_their_layout():
+    rgba = cut_out()
+    out = vaec_gpu.decode(vaec_gpu.encode(rgba))
+    assert out.shape == (64, 64, 4) and np.array_equal(out[..., 3], rgba[..., 3])
+    gray = rgba[..., 0]
+    assert vaec_gpu.decode(vaec_gpu.encode(gray)).shape == (64, 64)
+    la = vaec_gpu.decode(vaec_gpu.encode(np.dstack([gray, rgba[..., 3]])))
+    assert la.shape == (64, 64, 2) and np.array_equal(la[..., 1], rgba[..., 3])
+    # an opaque alpha channel costs nothing
+    opaque = np.dstack([crop(), np.full((64, 64), 255, np.uint8)])
+    assert vaec_gpu.encode(opaque) == vaec_gpu.encode(crop())
+
+
+def test_metadata_travels_with_the_file_and_through_pillow(tmp_path):
+    icc, exif, xmp = b"\0\0\2\0 not a real profile", b"MM\0*\0\0\0\x08\0\0\0\0\0\0", b"<x:xmpmeta/>"
+    header = vaec_gpu.info(vaec_gpu.encode(crop(), icc=icc, exif=exif, xmp=xmp))
+    assert (header["icc"], header["exif"], header["xmp"]) == (icc, exif, xmp)
+    path = tmp_path / "cut.vaec"
+    Image.fromarray(cut_out()).save(path, icc_profile=icc, exif=b"Exif\0\0" + exif)
+    im = Image.open(path)
+    assert im.mode == "RGBA" and im.info["icc_profile"] == icc
+    assert im.info["exif"] == b"Exif\0\0" + exif
+    assert np.array_equal(np.asarray(im)[..., 3], cut_out()[..., 3])
+    Image.fromarray(cut_out()[..., 0]).save(path)
+    assert Image.open(path).mode == "L"
+
+
 def test_bad_arrays_and_qualities_raise():
     with pytest.raises(ValueError):
-        vaec_gpu.encode(np.zeros((8, 8, 4), np.uint8))
+        vaec_gpu.encode(np.zeros((8, 8, 5), np.uint8))
+    with pytest.raises(ValueError):
+        vaec_gpu.encode(np.zeros((8, 8, 3, 1), np.uint8))
     with pytest.raises(TypeError):
         vaec_gpu.encode(np.zeros((8, 8, 3), np.float32))
     with pytest.raises(vaec_gpu.VaecError):

@@ -7,7 +7,7 @@ use crate::error::{Error, Result};
 mod alpha;
 mod side;
 pub use alpha::{decode_alpha, encode_alpha};
-pub use side::{Side, FLAG_SIDE};
+pub use side::{Metadata, Side, FLAG_SIDE};
 
 /// The file's first four bytes.
 pub const MAGIC: [u8; 4] = *b"VAEC";

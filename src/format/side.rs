@@ -9,12 +9,9 @@ pub const FLAG_SIDE: u8 = 1;
 /// Side items a file may hold, in the order they are written.
 const TAGS: [[u8; 4]; 4] = [*b"ALPH", *b"ICCP", *b"EXIF", *b"XMP_"];
 
-/// What a picture carries besides its RGB pixels. Absent items cost nothing.
+/// A picture's ICC profile, EXIF and XMP, carried as they are.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Side {
-    /// The alpha plane, coded losslessly ([`super::encode_alpha`]; [`super::decode_alpha`] gets
-    /// it back).
-    pub alpha: Option<Vec<u8>>,
+pub struct Metadata {
     /// An ICC colour profile, as embedded in the source.
     pub icc: Option<Vec<u8>>,
     /// EXIF metadata: a TIFF-structured block, without JPEG's `Exif\0\0` prefix.
@@ -23,13 +20,24 @@ pub struct Side {
     pub xmp: Option<Vec<u8>>,
 }
 
+/// What a file carries besides the coded RGB pixels. Absent items cost nothing.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Side {
+    /// The alpha plane, coded losslessly ([`super::encode_alpha`]; [`super::decode_alpha`] gets
+    /// it back).
+    pub alpha: Option<Vec<u8>>,
+    /// ICC profile, EXIF and XMP.
+    pub metadata: Metadata,
+}
+
 impl Side {
     fn items(&self) -> [(&[u8; 4], Option<&Vec<u8>>); 4] {
+        let m = &self.metadata;
         [
             (&TAGS[0], self.alpha.as_ref()),
-            (&TAGS[1], self.icc.as_ref()),
-            (&TAGS[2], self.exif.as_ref()),
-            (&TAGS[3], self.xmp.as_ref()),
+            (&TAGS[1], m.icc.as_ref()),
+            (&TAGS[2], m.exif.as_ref()),
+            (&TAGS[3], m.xmp.as_ref()),
         ]
     }
 
@@ -45,11 +53,6 @@ impl Side {
             true => 0,
             false => 1 + present.map(|v| 12 + v.len()).sum::<usize>(),
         }
-    }
-
-    /// Drops the metadata (ICC, EXIF, XMP) and keeps the alpha plane.
-    pub fn strip_metadata(&mut self) {
-        (self.icc, self.exif, self.xmp) = (None, None, None);
     }
 
     /// Appends the section: an item count, per item a tag, its length and CRC-32, then the items.
@@ -109,9 +112,9 @@ impl Side {
             }
             let slot = match index {
                 0 => &mut side.alpha,
-                1 => &mut side.icc,
-                2 => &mut side.exif,
-                _ => &mut side.xmp,
+                1 => &mut side.metadata.icc,
+                2 => &mut side.metadata.exif,
+                _ => &mut side.metadata.xmp,
             };
             *slot = Some(item.to_vec());
             data = tail;
@@ -153,9 +156,11 @@ mod tests {
     fn section_round_trips_and_refuses_damage() {
         let side = Side {
             alpha: None,
-            icc: Some(vec![1, 2, 3]),
-            exif: Some(b"II*\0".to_vec()),
-            xmp: Some(b"<x/>".to_vec()),
+            metadata: Metadata {
+                icc: Some(vec![1, 2, 3]),
+                exif: Some(b"II*\0".to_vec()),
+                xmp: Some(b"<x/>".to_vec()),
+            },
         };
         let mut bytes = Vec::new();
         side.write(&mut bytes).unwrap();

@@ -5,6 +5,10 @@
     picture = vaec_gpu.decode(data)        # (64, 96, 3) uint8
     vaec_gpu.info(data)                    # the header: width, height, quality, model, ...
 
+Arrays may be HxW (gray), HxWx2 (gray, alpha), HxWx3 (RGB) or HxWx4 (RGBA): alpha is kept
+losslessly and gray decodes to gray. `encode(..., icc=, exif=, xmp=)` carries metadata along;
+`info(data)` returns it.
+
 `encode`, `decode` and `info` use codecs kept by the module (the first call opens the GPU and
 loads the weights; later calls do not), one per compiled-in model: `decode` follows the model
 named in each file. `Codec` gives one of your own (another backend, memory budget, weight file).
@@ -29,12 +33,14 @@ def _codec(model=None):
         return _codecs[name]
 
 
-def encode(array, quality=6.0, model=None):
-    """Encodes an HxWx3 uint8 array at `quality` (1 smallest .. the model's levels, fractions
-    allowed) with a compiled-in model (default: the first); returns the .vaec file as bytes."""
-    return _codec(model).encode(array, quality)
+def encode(array, quality=6.0, model=None, icc=None, exif=None, xmp=None):
+    """Encodes a uint8 array (HxW gray, HxWx2 gray+alpha, HxWx3 RGB, HxWx4 RGBA) at `quality`
+    (1 smallest .. the model's levels, fractions allowed) with a compiled-in model (default: the
+    first), carrying an ICC profile, EXIF and XMP (bytes) if given; returns the .vaec file."""
+    return _codec(model).encode(array, quality, icc, exif, xmp)
 
 
 def decode(data):
-    """Decodes a .vaec file (bytes) to an HxWx3 uint8 array, with the model that made it."""
+    """Decodes a .vaec file (bytes) to a uint8 array in the layout it was coded from, with the
+    model that made it."""
     return _codec(info(data)["model"]).decode(data)

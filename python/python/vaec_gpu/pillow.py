@@ -4,6 +4,9 @@
     from PIL import Image
     Image.open("photo.vaec")                       # decodes with the model that made the file
     im.save("photo.vaec", quality=4)               # quality 1 .. 10, fractions allowed
+
+Modes L, LA, RGB and RGBA come back as they went in (other modes are converted to RGB or RGBA);
+the ICC profile, EXIF and XMP travel in `im.info` ("icc_profile", "exif", "xmp").
 """
 import numpy as np
 from PIL import Image, ImageFile
@@ -30,13 +33,18 @@ class VaecImageFile(ImageFile.ImageFile):
             raise SyntaxError("vaec file larger than 1 GiB")
         header = info(self._vaec)
         self._size = (header["width"], header["height"])
-        self._mode = "RGB"
+        self._mode = ("L" if header["gray"] else "RGB") + ("A" if header["alpha"] else "")
         self.info["quality"] = header["quality"]
+        for key, name in [("icc", "icc_profile"), ("exif", "exif"), ("xmp", "xmp")]:
+            if header[key] is not None:
+                # Pillow's EXIF bytes carry JPEG's "Exif\0\0" in front
+                prefix = b"Exif\x00\x00" if key == "exif" else b""
+                self.info[name] = prefix + header[key]
         self.tile = []
 
     def load(self):
         if self._vaec is not None:
-            decoded = Image.fromarray(decode(self._vaec), "RGB")
+            decoded = Image.fromarray(decode(self._vaec))
             self.im = decoded.im
             self._vaec = None
             self.readonly = 0
@@ -45,7 +53,20 @@ class VaecImageFile(ImageFile.ImageFile):
 
 def _save(im, fp, filename):
     quality = im.encoderinfo.get("quality", 6)
-    fp.write(encode(np.asarray(im.convert("RGB")), quality))
+    if im.mode not in ("L", "LA", "RGB", "RGBA"):
+        has_alpha = "A" in im.mode or "transparency" in im.info
+        im = im.convert("RGBA" if has_alpha else "RGB")
+    meta = {}
+    for key, name in [("icc", "icc_profile"), ("exif", "exif"), ("xmp", "xmp")]:
+        value = im.encoderinfo.get(name, im.info.get(name))
+        if isinstance(value, str):
+            value = value.encode()
+        if hasattr(value, "tobytes"):  # an Image.Exif
+            value = value.tobytes()
+        if value:
+            # Pillow's EXIF bytes start with "Exif\0\0"; the file carries the TIFF block
+            meta[key] = value[6:] if key == "exif" and value.startswith(b"Exif\x00\x00") else bytes(value)
+    fp.write(encode(np.asarray(im), quality, **meta))
 
 
 Image.register_open(VaecImageFile.format, VaecImageFile, _accept)

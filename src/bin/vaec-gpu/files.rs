@@ -4,13 +4,13 @@
 use std::path::Path;
 use std::time::Instant;
 
-use vaec_gpu::format::{self, Limits};
+use vaec_gpu::format::{self, Limits, Metadata};
 use vaec_gpu::model::hex;
-use vaec_gpu::{metrics, Codec, Error, Image, Model, Result, Target};
+use vaec_gpu::{metrics, Codec, Image, Model, Picture, Result, Target};
 
 use crate::batch::LazyCodec;
 use crate::io::{max_input_bytes, output_format, output_target, read_input, write_atomic};
-use crate::picture::{read_picture, write_picture, Picture};
+use crate::picture::{read_picture, write_picture};
 
 /// A fixed quality, or a target that rate control meets.
 #[derive(Clone, Copy)]
@@ -41,40 +41,45 @@ pub(crate) fn encode_one(
 ) -> Result<()> {
     // refuse before doing the work, not only when writing
     output_target(output, flags.force)?;
-    let (picture, notes) = read_picture(input, limits)?;
+    let (mut picture, notes) = read_picture(input, limits)?;
     for note in notes {
         eprintln!("vaec-gpu: note: {}: {note}", input.display());
     }
+    if flags.strip {
+        picture.metadata = Metadata::default();
+    }
     codec.with(None, |codec| {
-        encode_with(codec, limits, &picture, (input, output), rate, flags)
+        encode_with(codec, &picture, (input, output), rate, flags)
     })
 }
 
 fn encode_with(
     codec: &Codec,
-    limits: &Limits,
     picture: &Picture,
     (input, output): (&Path, &Path),
     rate: Rate,
     flags: EncodeFlags,
 ) -> Result<()> {
     let image = &picture.image;
-    let side = picture.side(flags.strip);
+    let side = picture.side();
     codec.context().reset_peak_memory();
     let t = Instant::now();
     // qualities are multiples of 1/256: f64 prints them exactly
     let (encoded, quality, tries) = match rate {
-        Rate::Quality(q) => (codec.encode(image, q)?, f64::from(q), String::new()),
+        Rate::Quality(q) => (
+            codec.encode_picture(picture, q)?,
+            f64::from(q),
+            String::new(),
+        ),
         Rate::Target(target) => {
-            let target = without_side(target, side.encoded_len(), image)?;
-            let t = codec.encode_to_target(image, target)?;
+            let t = codec.encode_picture_to_target(picture, target)?;
             let tries = format!(" ({} tries)", t.tries);
             (t.encoded, f64::from(t.quality), tries)
         }
     };
     let secs = t.elapsed().as_secs_f64();
-    let bytes = format::rewrap(&encoded.bytes, limits, |h| picture.edit_header(h), &side)?;
-    write_atomic(output, &bytes, flags.force)?;
+    let bytes = &encoded.bytes;
+    write_atomic(output, bytes, flags.force)?;
     let pixels = (image.width * image.height) as f64;
     let mut line = format!(
         "{} -> {}: {}x{}, quality {quality}{tries}, {} bytes, {:.4} bpp",
@@ -110,29 +115,6 @@ fn encode_with(
     Ok(())
 }
 
-/// A size target for the coded pixels alone: what the side section takes is the picture's,
-/// whatever the quality.
-fn without_side(target: Target, side_bytes: usize, image: &Image) -> Result<Target> {
-    let pixels = (image.width * image.height) as f64;
-    let side_bits = side_bytes as f64 * 8.0;
-    let out_of_reach = || {
-        Error::InvalidArgument(format!(
-            "the alpha plane and metadata alone take {side_bytes} bytes, the target leaves \
-             nothing for the pixels (--strip leaves the metadata out)"
-        ))
-    };
-    Ok(match target {
-        Target::Bytes(b) => Target::Bytes(
-            b.checked_sub(side_bytes as u64)
-                .filter(|&b| b > 0)
-                .ok_or_else(out_of_reach)?,
-        ),
-        Target::BitsPerPixel(bpp) if bpp * pixels <= side_bits => return Err(out_of_reach()),
-        Target::BitsPerPixel(bpp) => Target::BitsPerPixel(bpp - side_bits / pixels),
-        psnr @ Target::Psnr(_) => psnr,
-    })
-}
-
 pub(crate) fn decode_one(
     codec: &LazyCodec,
     limits: &Limits,
@@ -150,9 +132,8 @@ pub(crate) fn decode_one(
     codec.with(Some(&parsed.header.model_id), |codec| {
         codec.context().reset_peak_memory();
         let t = Instant::now();
-        let image = codec.decode(&bytes)?;
+        let picture = codec.decode_picture(&bytes)?;
         let secs = t.elapsed().as_secs_f64();
-        let picture = Picture::decoded(image, &parsed.header, &parsed.side)?;
         for note in write_picture(&picture, output, force)? {
             eprintln!("vaec-gpu: note: {}: {note}", output.display());
         }
@@ -239,9 +220,9 @@ pub(crate) fn info(path: &Path, limits: &Limits) -> Result<()> {
     let side = &parsed.side;
     let carried: Vec<String> = [
         ("alpha", &side.alpha),
-        ("ICC profile", &side.icc),
-        ("EXIF", &side.exif),
-        ("XMP", &side.xmp),
+        ("ICC profile", &side.metadata.icc),
+        ("EXIF", &side.metadata.exif),
+        ("XMP", &side.metadata.xmp),
     ]
     .into_iter()
     .filter_map(|(what, item)| Some(format!("{what} {} bytes", item.as_ref()?.len())))

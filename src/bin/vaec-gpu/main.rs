@@ -16,12 +16,14 @@ use std::time::Instant;
 use clap::{Parser, Subcommand, ValueEnum};
 use vaec_gpu::format::Limits;
 use vaec_gpu::Target;
-use vaec_gpu::{metrics, Backend, Codec, CodecOptions, Error, GpuContext, Image, Model, Result};
+use vaec_gpu::{
+    metrics, Backend, Codec, CodecOptions, Error, GpuContext, Image, Model, Picture, Result,
+};
 
 use batch::{batch, exit_code, LazyCodec};
 use files::{decode_one, encode_one, info, list_models, EncodeFlags, Rate};
 use io::{output_format, output_target};
-use picture::{read_image, write_picture, Picture};
+use picture::{read_image, write_picture};
 
 #[derive(Parser)]
 #[command(
@@ -401,7 +403,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let t = Instant::now();
             let out = codec.reconstruct(&image, *quality)?;
             let secs = t.elapsed().as_secs_f64();
-            let out = Picture::plain(out);
+            let out = Picture::from(out);
             write_picture(&out, output, *force)?;
             let out = out.image;
             println!(

@@ -1,104 +1,16 @@
-//! A picture with what it carries besides the RGB the network codes: its alpha plane, whether it
-//! is grayscale, its source depth, its ICC profile, EXIF and XMP. Read upright from any input
-//! format; written back into each output format as far as that format can hold it.
+//! Pictures in files of other formats, with what they carry besides RGB (the library's
+//! [`Picture`]): read upright from any input format, written back into each output format as far
+//! as it is written there.
 
 use std::io::Cursor;
 use std::path::Path;
 
 use image::{DynamicImage, ImageDecoder, ImageEncoder};
-use vaec_gpu::format::{self, decode_alpha, encode_alpha, Header, Limits, Side};
-use vaec_gpu::{Error, Image, Result};
+use vaec_gpu::format::{self, Limits, Metadata};
+use vaec_gpu::{Error, Image, Picture, Result};
 
 use crate::embed;
 use crate::io::{max_input_bytes, output_format, read_input, write_atomic};
-
-/// A picture and what it carries.
-pub struct Picture {
-    /// The RGB pixels the network codes (grayscale as three equal channels).
-    pub image: Image,
-    /// The alpha plane, only when some pixel is not opaque.
-    pub alpha: Option<Vec<u8>>,
-    /// Grayscale: decodes to one channel.
-    pub gray: bool,
-    /// Bits per sample of the source.
-    pub depth: u8,
-    /// ICC profile, EXIF (orientation already applied and reset) and XMP.
-    pub metadata: Side,
-}
-
-impl Picture {
-    /// A picture that is only RGB pixels.
-    pub fn plain(image: Image) -> Picture {
-        Picture {
-            image,
-            alpha: None,
-            gray: false,
-            depth: 8,
-            metadata: Side::default(),
-        }
-    }
-
-    /// The side section that carries it (`strip` drops the metadata, never the alpha).
-    pub fn side(&self, strip: bool) -> Side {
-        let mut side = self.metadata.clone();
-        if strip {
-            side.strip_metadata();
-        }
-        side.alpha = self.alpha.as_ref().map(|a| encode_alpha(a));
-        side
-    }
-
-    /// The header fields it sets: colour format and source depth.
-    pub fn edit_header(&self, header: &mut Header) {
-        header.colour = match self.gray {
-            true => format::COLOUR_GRAY8,
-            false => format::COLOUR_SRGB8,
-        };
-        header.source_depth = if self.depth == 8 { 0 } else { self.depth };
-    }
-
-    /// A decoded picture with what its file carries.
-    pub fn decoded(image: Image, header: &Header, side: &Side) -> Result<Picture> {
-        let alpha = match &side.alpha {
-            Some(coded) => Some(decode_alpha(coded, image.width, image.height)?),
-            None => None,
-        };
-        let mut metadata = side.clone();
-        metadata.alpha = None;
-        Ok(Picture {
-            image,
-            alpha,
-            gray: header.colour == format::COLOUR_GRAY8,
-            depth: header.source_bits(),
-            metadata,
-        })
-    }
-
-    /// The pixels in the layout they are written in: gray or RGB, with alpha or without.
-    fn to_dynamic(&self, keep_alpha: bool) -> DynamicImage {
-        let (w, h) = (self.image.width as u32, self.image.height as u32);
-        let alpha = self.alpha.as_ref().filter(|_| keep_alpha);
-        let px = self.image.rgba.chunks_exact(4);
-        // grayscale was coded as three equal channels: their mean is the best estimate
-        let gray = |p: &[u8]| ((p[0] as u16 + p[1] as u16 + p[2] as u16 + 1) / 3) as u8;
-        let raw: Vec<u8> = match (self.gray, alpha) {
-            (true, None) => px.map(gray).collect(),
-            (true, Some(a)) => px.zip(a).flat_map(|(p, &a)| [gray(p), a]).collect(),
-            (false, None) => px.flat_map(|p| [p[0], p[1], p[2]]).collect(),
-            (false, Some(a)) => px
-                .zip(a)
-                .flat_map(|(p, &a)| [p[0], p[1], p[2], a])
-                .collect(),
-        };
-        let built = match (self.gray, alpha.is_some()) {
-            (true, false) => image::GrayImage::from_raw(w, h, raw).map(DynamicImage::ImageLuma8),
-            (true, true) => image::GrayAlphaImage::from_raw(w, h, raw).map(DynamicImage::from),
-            (false, false) => image::RgbImage::from_raw(w, h, raw).map(DynamicImage::from),
-            (false, true) => image::RgbaImage::from_raw(w, h, raw).map(DynamicImage::from),
-        };
-        built.expect("the buffer has the picture's size")
-    }
-}
 
 /// The RGB pixels of a picture from `path`, upright (see [`read_picture`]).
 pub fn read_image(path: &Path, limits: &Limits) -> Result<Image> {
@@ -174,26 +86,34 @@ pub fn read_picture(path: &Path, limits: &Limits) -> Result<(Picture, Vec<String
         ));
     }
     let (width, height) = (img.width() as usize, img.height() as usize);
-    let alpha = match colour.has_alpha() {
-        true => Some(img.to_rgba8().pixels().map(|p| p.0[3]).collect::<Vec<u8>>()),
-        false => None,
+    let (channels, samples) = match (colour.has_color(), colour.has_alpha()) {
+        (false, false) => (1, img.into_luma8().into_raw()),
+        (false, true) => (2, img.into_luma_alpha8().into_raw()),
+        (true, false) => (3, img.into_rgb8().into_raw()),
+        (true, true) => (4, img.into_rgba8().into_raw()),
     };
-    let rgb = img.to_rgb8();
-    Ok((
-        Picture {
-            image: Image::from_rgb8(width, height, rgb.as_raw())?,
-            alpha: alpha.filter(|a| a.iter().any(|&v| v != 255)),
-            gray: !colour.has_color(),
-            depth: depth.clamp(1, format::MAX_SOURCE_DEPTH),
-            metadata: Side {
-                alpha: None,
-                icc,
-                exif,
-                xmp,
-            },
-        },
-        notes,
-    ))
+    let mut picture = Picture::from_samples(width, height, channels, &samples)?;
+    picture.source_depth = depth.clamp(1, format::MAX_SOURCE_DEPTH);
+    picture.metadata = Metadata { icc, exif, xmp };
+    Ok((picture, notes))
+}
+
+/// The pixels in the layout they are written in: gray or RGB, with alpha or without.
+fn to_dynamic(picture: &Picture, keep_alpha: bool) -> DynamicImage {
+    let (w, h) = (picture.image.width as u32, picture.image.height as u32);
+    let samples = picture.samples();
+    let img = match picture.channels() {
+        1 => image::GrayImage::from_raw(w, h, samples).map(DynamicImage::from),
+        2 => image::GrayAlphaImage::from_raw(w, h, samples).map(DynamicImage::from),
+        3 => image::RgbImage::from_raw(w, h, samples).map(DynamicImage::from),
+        _ => image::RgbaImage::from_raw(w, h, samples).map(DynamicImage::from),
+    };
+    let img = img.expect("the samples fill the picture");
+    match (keep_alpha || !img.color().has_alpha(), picture.gray) {
+        (true, _) => img,
+        (false, true) => img.into_luma8().into(),
+        (false, false) => img.into_rgb8().into(),
+    }
 }
 
 /// Writes a picture in the format of `path`'s extension (PNG for `-`; `.ppm` is binary P6), with
@@ -227,7 +147,7 @@ pub fn write_picture(picture: &Picture, path: &Path, force: bool) -> Result<Vec<
     drop_note("the ICC profile", meta.icc.is_none() || icc_written);
     drop_note("EXIF metadata", meta.exif.is_none() || exif_written);
     drop_note("XMP metadata", meta.xmp.is_none() || xmp_written);
-    let mut img = picture.to_dynamic(alpha_written);
+    let mut img = to_dynamic(picture, alpha_written);
     if format == F::Pnm || (format == F::Tiff && img.color() == image::ColorType::La8) {
         // PPM means P6; the TIFF encoder has no gray-with-alpha layout
         img = match img.color().has_alpha() {
