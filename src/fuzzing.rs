@@ -9,9 +9,14 @@ use crate::entropy::{decode_symbols, CdfTables};
 use crate::format::{self, Limits};
 use crate::model::Model;
 
-/// The container parser on arbitrary bytes.
+/// The container parser on arbitrary bytes, and the alpha decoder on an alpha item it finds.
 pub fn container(data: &[u8]) {
-    let _ = format::parse(data, &Limits::default());
+    if let Ok(parsed) = format::parse(data, &Limits::default()) {
+        if let Some(alpha) = &parsed.side.alpha {
+            let (w, h) = (parsed.header.width, parsed.header.height);
+            let _ = format::decode_alpha(alpha, w as usize, h as usize);
+        }
+    }
 }
 
 /// The rANS decoder with tables, indexes and a stream all taken from the bytes.

@@ -107,6 +107,79 @@ impl Picture {
         }
     }
 
+    /// Replaces the colour under fully transparent pixels, which nobody sees, by a smooth fill
+    /// from the visible ones, so that the network spends next to nothing on it (cwebp does the
+    /// same unless `-exact`). Visible pixels, even faintly visible ones, keep their colour.
+    pub fn fill_hidden_colour(&mut self) {
+        let Some(alpha) = &self.alpha else {
+            return;
+        };
+        if alpha.iter().all(|&a| a == 0) {
+            return; // nothing visible to fill from
+        }
+        let (w, h) = (self.image.width, self.image.height);
+        let rgba = &mut self.image.rgba;
+        // pull: a pyramid of colour sums and weights over the visible pixels
+        let base: Vec<[f32; 4]> = (0..w * h)
+            .map(|i| match alpha[i] {
+                0 => [0.0; 4],
+                _ => {
+                    let p = &rgba[4 * i..4 * i + 3];
+                    [p[0] as f32, p[1] as f32, p[2] as f32, 1.0]
+                }
+            })
+            .collect();
+        let mut levels = vec![(w, h, base)];
+        while let Some((lw, lh, cells)) = levels.last().filter(|(lw, lh, _)| *lw > 1 || *lh > 1) {
+            let (pw, ph) = (lw.div_ceil(2), lh.div_ceil(2));
+            let mut parent = vec![[0.0f32; 4]; pw * ph];
+            for y in 0..*lh {
+                for x in 0..*lw {
+                    let (c, p) = (cells[y * lw + x], &mut parent[y / 2 * pw + x / 2]);
+                    (0..4).for_each(|k| p[k] += c[k]);
+                }
+            }
+            levels.push((pw, ph, parent));
+        }
+        // push: from the coarsest level down, a cell without weight takes its parent's colour,
+        // interpolated bilinearly so that the fill has no block edges
+        for k in (0..levels.len() - 1).rev() {
+            let (upper, lower) = levels.split_at_mut(k + 1);
+            let ((lw, lh, cells), (pw, ph, parent)) = (&mut upper[k], &lower[0]);
+            let at = |x: usize, y: usize| {
+                let c = parent[y * pw + x];
+                [c[0] / c[3], c[1] / c[3], c[2] / c[3]]
+            };
+            for y in 0..*lh {
+                for x in 0..*lw {
+                    let cell = &mut cells[y * *lw + x];
+                    if cell[3] > 0.0 {
+                        continue;
+                    }
+                    let fx = ((x as f32 + 0.5) / 2.0 - 0.5).clamp(0.0, (*pw - 1) as f32);
+                    let fy = ((y as f32 + 0.5) / 2.0 - 0.5).clamp(0.0, (*ph - 1) as f32);
+                    let (x0, y0) = (fx as usize, fy as usize);
+                    let (x1, y1) = ((x0 + 1).min(pw - 1), (y0 + 1).min(ph - 1));
+                    let (tx, ty) = (fx - x0 as f32, fy - y0 as f32);
+                    let (a, b, c, d) = (at(x0, y0), at(x1, y0), at(x0, y1), at(x1, y1));
+                    for i in 0..3 {
+                        let top = a[i] + (b[i] - a[i]) * tx;
+                        let bottom = c[i] + (d[i] - c[i]) * tx;
+                        cell[i] = top + (bottom - top) * ty;
+                    }
+                    cell[3] = 1.0;
+                }
+            }
+        }
+        for (i, cell) in levels[0].2.iter().enumerate() {
+            if alpha[i] == 0 {
+                for k in 0..3 {
+                    rgba[4 * i + k] = (cell[k] / cell[3]).round().clamp(0.0, 255.0) as u8;
+                }
+            }
+        }
+    }
+
     /// The side section that carries it.
     pub fn side(&self) -> Side {
         Side {
@@ -220,5 +293,46 @@ mod tests {
         assert_eq!((picture.channels(), picture.alpha), (1, None));
         assert!(Picture::from_samples(w, h, 5, &[0; 75]).is_err());
         assert!(Picture::from_samples(w, h, 3, &[0; 44]).is_err());
+    }
+
+    #[test]
+    fn the_hidden_colour_is_filled_smoothly_and_the_visible_one_kept() {
+        // 37 x 23: a visible left part (alpha 1..=255) in a red-to-green ramp, hidden magenta
+        let (w, h) = (37, 23);
+        let samples: Vec<u8> = (0..w * h)
+            .flat_map(|i| match i % w < 15 {
+                true => [
+                    (i % w * 17) as u8,
+                    (255 - i % w * 17) as u8,
+                    40,
+                    1 + (i % 200) as u8,
+                ],
+                false => [255, 0, 255, 0],
+            })
+            .collect();
+        let mut picture = Picture::from_samples(w, h, 4, &samples).unwrap();
+        picture.fill_hidden_colour();
+        let out = picture.samples();
+        for (i, (got, was)) in out.chunks(4).zip(samples.chunks(4)).enumerate() {
+            match was[3] {
+                0 => {
+                    assert_eq!(got[3], 0);
+                    assert!(
+                        got[0] <= 238 && got[2] < 60,
+                        "pixel {i}: {got:?} is still magenta"
+                    )
+                }
+                _ => assert_eq!(got, was, "pixel {i} is visible"),
+            }
+        }
+        // smooth: neighbours in the hidden part differ little
+        let hidden_step = (16..w - 1)
+            .map(|x| out[4 * (11 * w + x)].abs_diff(out[4 * (11 * w + x + 1)]))
+            .max();
+        assert!(hidden_step.unwrap() < 40, "{hidden_step:?}");
+        // all hidden: nothing to fill from, nothing changes
+        let mut blank = Picture::from_samples(2, 2, 2, &[9, 0, 9, 0, 9, 0, 9, 0]).unwrap();
+        blank.fill_hidden_colour();
+        assert_eq!(blank.samples(), [9, 0, 9, 0, 9, 0, 9, 0]);
     }
 }

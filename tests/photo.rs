@@ -231,11 +231,31 @@ fn alpha_survives_bit_for_bit_and_an_opaque_picture_pays_nothing_for_it() {
         bytes("rgb.vaec"),
         "opaque alpha costs nothing"
     );
-    let alpha_bytes = bytes("a.vaec").len() - bytes("rgb.vaec").len();
+    let info = run(&["info".as_ref(), &dir.join("a.vaec")]);
+    let info = String::from_utf8_lossy(&info.stdout);
+    let alpha_bytes: usize = info
+        .split("alpha ")
+        .nth(1)
+        .unwrap()
+        .split(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
     assert!(
         alpha_bytes < 61 * 37 / 4,
         "the mask takes {alpha_bytes} bytes"
     );
+    // the magenta nobody sees costs bits unless it is filled (the default)
+    let exact = dir.join("exact.vaec");
+    run(&[
+        "encode".as_ref(),
+        &rgba,
+        "--exact".as_ref(),
+        "-o".as_ref(),
+        &exact,
+    ]);
+    assert!(bytes("a.vaec").len() < bytes("exact.vaec").len());
 
     for ext in ["png", "tiff", "webp"] {
         let decoded = dir.join(format!("out.{ext}"));

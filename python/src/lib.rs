@@ -101,11 +101,13 @@ impl Codec {
         Ok(Codec { inner, name })
     }
 
-    /// encode(array, quality=6.0, icc=None, exif=None, xmp=None) -> bytes: a uint8 array of
-    /// HxW (gray), HxWx1, HxWx2 (gray, alpha), HxWx3 (RGB) or HxWx4 (RGBA) as a .vaec file, with
-    /// an ICC profile, EXIF (TIFF-structured, no "Exif\0\0") and XMP carried along. Alpha is
-    /// kept losslessly; an opaque one costs nothing.
-    #[pyo3(signature = (array, quality=6.0, icc=None, exif=None, xmp=None))]
+    /// encode(array, quality=6.0, icc=None, exif=None, xmp=None, exact=False) -> bytes: a uint8
+    /// array of HxW (gray), HxWx1, HxWx2 (gray, alpha), HxWx3 (RGB) or HxWx4 (RGBA) as a .vaec
+    /// file, with an ICC profile, EXIF (TIFF-structured, no "Exif\0\0") and XMP carried along.
+    /// Alpha is kept losslessly (an opaque one costs nothing); the colour under fully
+    /// transparent pixels is replaced by a cheap smooth fill unless `exact`.
+    #[pyo3(signature = (array, quality=6.0, icc=None, exif=None, xmp=None, exact=false))]
+    #[allow(clippy::too_many_arguments)]
     fn encode<'py>(
         &self,
         py: Python<'py>,
@@ -114,6 +116,7 @@ impl Codec {
         icc: Option<Vec<u8>>,
         exif: Option<Vec<u8>>,
         xmp: Option<Vec<u8>>,
+        exact: bool,
     ) -> PyResult<Bound<'py, PyBytes>> {
         let shape = array.shape().to_vec();
         let (h, w, c) = match shape[..] {
@@ -134,6 +137,9 @@ impl Codec {
             .detach(|| {
                 let mut picture = Picture::from_samples(w, h, c, &samples)?;
                 picture.metadata = Metadata { icc, exif, xmp };
+                if !exact {
+                    picture.fill_hidden_colour();
+                }
                 self.inner.encode_picture(&picture, quality)
             })
             .map_err(py_err)?

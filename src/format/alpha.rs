@@ -1,6 +1,6 @@
 //! Lossless coding of an alpha plane: the samples, deflated. A cut-out mask is flat inside and
 //! outside with a soft edge, and deflate's runs take the flat parts almost for free. On three
-//! 768x512 cut-outs (`scripts/alpha_sizes.py`) this is 7-22% smaller than an optimized PNG of the
+//! 768x512 cut-outs (`scripts/cut_outs.py`) this is 7-22% smaller than an optimized PNG of the
 //! mask and 26-41% larger than WebP lossless. Deflating LOCO-I prediction residuals, and a
 //! context-adaptive binary range coder on them, were tried and came out larger on two of the
 //! three, so the simple one stays.

@@ -150,6 +150,15 @@ mod tests {
         assert_eq!(decode_alpha(&encode_alpha(&noise), w, h).unwrap(), noise);
         assert!(decode_alpha(&coded, w, h - 1).is_err());
         assert!(decode_alpha(&coded[..coded.len() / 2], w, h).is_err());
+        // garbage is an error or a plane of the right size, never a panic
+        let mut rng = crate::rng::Rng::new(5);
+        for len in 0..2000 {
+            let junk: Vec<u8> = (0..len % 300).map(|_| rng.below(256) as u8).collect();
+            let junk = [&[0u8][..], &junk].concat();
+            if let Ok(plane) = decode_alpha(&junk, w, h) {
+                assert_eq!(plane.len(), w * h);
+            }
+        }
     }
 
     #[test]

@@ -33,11 +33,12 @@ def _codec(model=None):
         return _codecs[name]
 
 
-def encode(array, quality=6.0, model=None, icc=None, exif=None, xmp=None):
+def encode(array, quality=6.0, model=None, icc=None, exif=None, xmp=None, exact=False):
     """Encodes a uint8 array (HxW gray, HxWx2 gray+alpha, HxWx3 RGB, HxWx4 RGBA) at `quality`
     (1 smallest .. the model's levels, fractions allowed) with a compiled-in model (default: the
-    first), carrying an ICC profile, EXIF and XMP (bytes) if given; returns the .vaec file."""
-    return _codec(model).encode(array, quality, icc, exif, xmp)
+    first), carrying an ICC profile, EXIF and XMP (bytes) if given; returns the .vaec file. The
+    colour under fully transparent pixels is replaced by a cheap smooth fill unless `exact`."""
+    return _codec(model).encode(array, quality, icc, exif, xmp, exact)
 
 
 def decode(data):

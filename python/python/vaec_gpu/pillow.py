@@ -4,6 +4,7 @@
     from PIL import Image
     Image.open("photo.vaec")                       # decodes with the model that made the file
     im.save("photo.vaec", quality=4)               # quality 1 .. 10, fractions allowed
+    im.save("cut.vaec", exact=True)                # keep the colour under transparent pixels
 
 Modes L, LA, RGB and RGBA come back as they went in (other modes are converted to RGB or RGBA);
 the ICC profile, EXIF and XMP travel in `im.info` ("icc_profile", "exif", "xmp").
@@ -66,7 +67,8 @@ def _save(im, fp, filename):
         if value:
             # Pillow's EXIF bytes start with "Exif\0\0"; the file carries the TIFF block
             meta[key] = value[6:] if key == "exif" and value.startswith(b"Exif\x00\x00") else bytes(value)
-    fp.write(encode(np.asarray(im), quality, **meta))
+    exact = bool(im.encoderinfo.get("exact", False))
+    fp.write(encode(np.asarray(im), quality, exact=exact, **meta))
 
 
 Image.register_open(VaecImageFile.format, VaecImageFile, _accept)

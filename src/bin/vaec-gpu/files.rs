@@ -30,6 +30,8 @@ pub(crate) struct EncodeFlags {
     pub verbose: bool,
     /// Leave the ICC profile, EXIF and XMP out.
     pub strip: bool,
+    /// Keep the colour under fully transparent pixels.
+    pub exact: bool,
 }
 
 pub(crate) fn encode_one(
@@ -47,6 +49,9 @@ pub(crate) fn encode_one(
     }
     if flags.strip {
         picture.metadata = Metadata::default();
+    }
+    if !flags.exact {
+        picture.fill_hidden_colour();
     }
     codec.with(None, |codec| {
         encode_with(codec, &picture, (input, output), rate, flags)

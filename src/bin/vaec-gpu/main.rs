@@ -105,6 +105,10 @@ enum Command {
         /// alpha is always kept)
         #[arg(long)]
         strip: bool,
+        /// Keep the colour under fully transparent pixels as it is; by default it is replaced
+        /// by a smooth fill that costs next to nothing (nobody sees it)
+        #[arg(long)]
+        exact: bool,
     },
     /// Decode .vaec files to images (format from the output's extension; default PNG)
     Decode {
@@ -322,6 +326,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             force,
             psnr,
             strip,
+            exact,
         } => {
             let rate = match (target_size, target_bpp, target_psnr) {
                 (Some(bytes), _, _) => Rate::Target(Target::Bytes(*bytes)),
@@ -340,6 +345,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     psnr: *psnr,
                     verbose: cli.verbose,
                     strip: *strip,
+                    exact: *exact,
                 };
                 encode_one(&codec, &limits, (input, out), rate, flags)
             })
