@@ -168,6 +168,16 @@ fn a_phone_jpeg_decodes_upright_with_its_profile_exif_and_xmp_in_png_jpeg_and_ti
                 info.contains("ICC profile 600 bytes") && info.contains("XMP"),
                 "{info}"
             );
+            // its EXIF too: decoded again into a JPEG, the make and the date are there
+            let jpeg = dir.join("again.jpg");
+            run(&["decode".as_ref(), &again, "-o".as_ref(), &jpeg]);
+            let exif = decoder(&jpeg).exif_metadata().unwrap().expect("EXIF");
+            let first = u32::from_le_bytes(exif[4..8].try_into().unwrap()) as usize;
+            assert_eq!(tiff_value(&exif, first, 0x010F).unwrap(), b"vaec-test\0");
+            let exif_dir = tiff_value(&exif, first, 0x8769).unwrap();
+            let exif_dir = u32::from_le_bytes(exif_dir.try_into().unwrap()) as usize;
+            let date = tiff_value(&exif, exif_dir, 0x9003).unwrap();
+            assert_eq!(date, b"2026:12:02 12:00:00\0");
         }
         let img = image::open(&decoded).unwrap().to_rgb8();
         // upright: the stored top row (dark green) is now the right-hand column

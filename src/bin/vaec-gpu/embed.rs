@@ -1,12 +1,13 @@
-//! Metadata in the containers of other formats, where the image crate's encoders stop short: XMP
-//! in PNG (an iTXt chunk) and JPEG (an APP1 segment), EXIF and XMP in TIFF (tags of the first
-//! directory, the EXIF directories copied as sub-directories); and a JPEG completeness check.
+//! Metadata in the containers of other formats, where the image crate stops short: XMP in PNG (an
+//! iTXt chunk) and JPEG (an APP1 segment), EXIF and XMP in TIFF (tags of the first directory, the
+//! EXIF directories copied as sub-directories) and EXIF out of a TIFF; a JPEG completeness check.
 
 /// PNG's and TIFF's keyword and JPEG's segment name for XMP.
 const PNG_XMP_KEYWORD: &[u8] = b"XML:com.adobe.xmp";
 const JPEG_XMP_NAME: &[u8] = b"http://ns.adobe.com/xap/1.0/\0";
 /// TIFF tags: XMP, the EXIF, GPS and interoperability directory pointers.
 const TAG_XMP: u16 = 700;
+const TAG_ICC: u16 = 34675;
 const POINTER_TAGS: [u16; 3] = [34665, 34853, 40965];
 /// Tags of EXIF's first directory that describe how its pixels (or thumbnail) are stored, not
 /// the photo: the TIFF written here has its own.
@@ -179,6 +180,41 @@ fn read_directory(block: &[u8], offset: usize, depth: u32) -> Result<Vec<Entry>,
     Ok(entries)
 }
 
+/// The offset of the first directory of a TIFF-structured block (a TIFF file, or EXIF).
+fn first_directory(block: &[u8]) -> Result<usize, String> {
+    let b: [u8; 4] = block
+        .get(4..8)
+        .and_then(|b| b.try_into().ok())
+        .filter(|_| block.starts_with(b"II*\0") || block.starts_with(b"MM\0*"))
+        .ok_or("not TIFF-structured")?;
+    Ok(match block.starts_with(b"MM") {
+        true => u32::from_be_bytes(b),
+        false => u32::from_le_bytes(b),
+    } as usize)
+}
+
+/// The EXIF of a TIFF file: the tags of its first directory that describe the photo (not how the
+/// pixels are stored, nor the ICC profile and XMP, which travel on their own) with its EXIF and
+/// GPS directories, as a little-endian EXIF block; None when it has none of them.
+pub fn exif_from_tiff(tiff: &[u8]) -> Option<Vec<u8>> {
+    let entries = read_directory(tiff, first_directory(tiff).ok()?, 2).ok()?;
+    let photo: Vec<Entry> = entries
+        .into_iter()
+        .filter(|e| !LAYOUT_TAGS.contains(&e.tag) && ![TAG_XMP, TAG_ICC].contains(&e.tag))
+        .collect();
+    // a TIFF encoder's own resolution and software tags alone are not a photo's EXIF
+    if photo
+        .iter()
+        .all(|e| [274, 282, 283, 296, 305].contains(&e.tag))
+    {
+        return None;
+    }
+    let mut block = b"II*\0\0\0\0\0".to_vec();
+    let at = append_directory(&mut block, &photo, &[]).ok()?;
+    block[4..8].copy_from_slice(&at.to_le_bytes());
+    Some(block)
+}
+
 /// Appends a directory (and what it points to) to a little-endian TIFF; returns its offset.
 /// `raw` are entries already in the file, kept as they are.
 fn append_directory(
@@ -253,14 +289,7 @@ pub fn tiff_exif_xmp(
         .collect();
     let mut added = Vec::new();
     if let Some(exif) = exif {
-        if !(exif.starts_with(b"II*\0") || exif.starts_with(b"MM\0*")) {
-            return Err("the EXIF block is not TIFF-structured".into());
-        }
-        let first_exif = u32::from_le_bytes(match exif.starts_with(b"MM") {
-            true => [exif[7], exif[6], exif[5], exif[4]],
-            false => exif[4..8].try_into().unwrap(),
-        });
-        let entries = read_directory(exif, first_exif as usize, 2)?;
+        let entries = read_directory(exif, first_directory(exif)?, 2)?;
         added.extend(entries.into_iter().filter(|e| {
             !present.contains(&e.tag) && !LAYOUT_TAGS.contains(&e.tag) && e.tag != TAG_XMP
         }));

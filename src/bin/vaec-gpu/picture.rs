@@ -66,6 +66,10 @@ pub fn read_picture(path: &Path, limits: &Limits) -> Result<(Picture, Vec<String
     let orientation = decoder.orientation().map_err(bad)?;
     let icc = decoder.icc_profile().map_err(bad)?;
     let mut exif = decoder.exif_metadata().map_err(bad)?;
+    if exif.is_none() {
+        // the image crate reads no EXIF out of a TIFF
+        exif = embed::exif_from_tiff(&bytes);
+    }
     let mut xmp = decoder.xmp_metadata().map_err(bad)?;
     let source_colour = decoder.original_color_type();
     let mut img = DynamicImage::from_decoder(decoder).map_err(bad)?;
