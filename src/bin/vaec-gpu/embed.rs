@@ -115,6 +115,8 @@ struct Entry {
     directory: Option<Vec<Entry>>,
 }
 
+const TOO_MUCH: &str = "EXIF directories overlap or loop (more entries than the block holds)";
+
 /// Bytes of one value of a TIFF type, and the size of the units to swap between byte orders.
 fn type_size(kind: u16) -> Option<(usize, usize)> {
     match kind {
@@ -130,6 +132,18 @@ fn type_size(kind: u16) -> Option<(usize, usize)> {
 /// Reads the directory at `offset` of a TIFF-structured block (EXIF), following the EXIF, GPS
 /// and interoperability pointers `depth` levels down. Entries of unknown types are skipped.
 fn read_directory(block: &[u8], offset: usize, depth: u32) -> Result<Vec<Entry>, String> {
+    // what a well-formed block can hold (entries, and values stored once, inline ones counted
+    // twice): directories that overlap or point at each other to multiply the work are refused
+    let mut budget = 2 * block.len() + 1024;
+    read_directory_within(block, offset, depth, &mut budget)
+}
+
+fn read_directory_within(
+    block: &[u8],
+    offset: usize,
+    depth: u32,
+    budget: &mut usize,
+) -> Result<Vec<Entry>, String> {
     let big = block.starts_with(b"MM");
     let num = |at: usize, n: usize| -> Result<u32, String> {
         let b = block.get(at..at + n).ok_or("EXIF is cut short")?;
@@ -145,6 +159,7 @@ fn read_directory(block: &[u8], offset: usize, depth: u32) -> Result<Vec<Entry>,
     for i in 0..count {
         let at = offset + 2 + 12 * i;
         let (tag, kind, n) = (num(at, 2)? as u16, num(at + 2, 2)? as u16, num(at + 4, 4)?);
+        *budget = budget.checked_sub(12).ok_or(TOO_MUCH)?;
         let Some((size, unit)) = type_size(kind) else {
             continue;
         };
@@ -152,6 +167,7 @@ fn read_directory(block: &[u8], offset: usize, depth: u32) -> Result<Vec<Entry>,
             .checked_mul(n as usize)
             .filter(|&l| l <= block.len())
             .ok_or("EXIF entry longer than EXIF")?;
+        *budget = budget.checked_sub(len).ok_or(TOO_MUCH)?;
         let start = if len <= 4 {
             at + 8
         } else {
@@ -165,7 +181,10 @@ fn read_directory(block: &[u8], offset: usize, depth: u32) -> Result<Vec<Entry>,
             value.chunks_exact_mut(unit).for_each(|u| u.reverse());
         }
         let directory = match POINTER_TAGS.contains(&tag) && n == 1 {
-            true if depth > 0 => Some(read_directory(block, num(at + 8, 4)? as usize, depth - 1)?),
+            true if depth > 0 => {
+                let sub = num(at + 8, 4)? as usize;
+                Some(read_directory_within(block, sub, depth - 1, budget)?)
+            }
             true => continue,
             false => None,
         };
@@ -314,4 +333,51 @@ pub fn tiff_exif_xmp(
     let at = append_directory(tiff, &added, &raw)?;
     tiff[4..8].copy_from_slice(&at.to_le_bytes());
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A little-endian block whose first directory has `n` entries of type BYTE pointing at
+    /// the whole block, and EXIF pointers back to itself.
+    fn hostile(n: u16, pointers: bool) -> Vec<u8> {
+        let mut b = b"II*\0\x08\0\0\0".to_vec();
+        b.extend_from_slice(&n.to_le_bytes());
+        let len = 8 + 2 + 12 * n as u32 + 4;
+        for i in 0..n {
+            let (tag, kind, count, field) = match pointers && i % 2 == 0 {
+                true => (34665u16, 4u16, 1u32, 8u32),
+                false => (1000 + i, 1, len, 0),
+            };
+            for v in [
+                &tag.to_le_bytes()[..],
+                &kind.to_le_bytes(),
+                &count.to_le_bytes(),
+                &field.to_le_bytes(),
+            ] {
+                b.extend_from_slice(v);
+            }
+        }
+        b.extend_from_slice(&[0; 4]);
+        b
+    }
+
+    #[test]
+    fn overlapping_and_looping_directories_are_refused_not_multiplied() {
+        for pointers in [false, true] {
+            let block = hostile(2000, pointers);
+            assert!(read_directory(&block, 8, 2).is_err(), "pointers {pointers}");
+        }
+        assert!(exif_from_tiff(&hostile(2000, true)).is_none());
+        // writing into a TIFF refuses it rather than multiplying it
+        let mut tiff = b"II*\0\x08\0\0\0\0\0\0\0\0\0".to_vec();
+        assert!(tiff_exif_xmp(&mut tiff, Some(&hostile(2000, true)), None).is_err());
+        // an honest block is read: 100 entries with 4-byte values in the entries
+        let mut honest = hostile(100, false);
+        for i in 0..100 {
+            honest[10 + 12 * i + 4..10 + 12 * i + 8].copy_from_slice(&4u32.to_le_bytes());
+        }
+        assert_eq!(read_directory(&honest, 8, 2).unwrap().len(), 100);
+    }
 }

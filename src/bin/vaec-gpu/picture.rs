@@ -198,7 +198,15 @@ pub fn write_picture(picture: &Picture, path: &Path, force: bool) -> Result<Vec<
     let embedded = match format {
         F::Png => xmp.map_or(Ok(()), |x| embed::png_xmp(&mut bytes, x)),
         F::Jpeg => xmp.map_or(Ok(()), |x| embed::jpeg_xmp(&mut bytes, x)),
-        F::Tiff => embed::tiff_exif_xmp(&mut bytes, meta.exif.as_deref(), xmp),
+        F::Tiff => {
+            let without_exif = bytes.clone();
+            embed::tiff_exif_xmp(&mut bytes, meta.exif.as_deref(), xmp).or_else(|why| {
+                // EXIF comes from the source picture: a malformed one is left out, not fatal
+                notes.push(format!("EXIF is not written into TIFF files: {why}"));
+                bytes = without_exif;
+                embed::tiff_exif_xmp(&mut bytes, None, xmp)
+            })
+        }
         _ => Ok(()),
     };
     embedded.map_err(|why| Error::Image(format!("{}: {why}", path.display())))?;
