@@ -9,9 +9,9 @@
 //! - [`gpu`]: the wgpu context, the WGSL kernels and the networks on the GPU;
 //! - [`cpu`]: the CPU twin of every kernel (test oracle and GPU-less decoder);
 //! - [`entropy`]: the rANS coder and its tables;
-//! - [`format`]: the `.vaec` container; [`picture`]: what a picture carries besides RGB;
+//! - [`format`](mod@format): the `.vaec` container; [`picture`]: what a picture carries besides RGB;
 //! - [`tensor`]: feature maps on the CPU and the GPU layout; [`tiling`]: big pictures in tiles;
-//! - [`codec`]: picture in, latents, picture out; [`bench`]: where the time goes.
+//! - [`codec`]: picture in, latents, picture out; [`bench`](mod@bench): where the time goes.
 #![deny(missing_docs)]
 
 pub mod bench;

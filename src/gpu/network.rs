@@ -46,7 +46,7 @@ pub struct GpuTransform {
 }
 
 /// The float transforms the codec runs on the GPU (the hyper-synthesis is the integer network,
-/// [`super::GpuIntHyperSynthesis`]).
+/// [`super::int_net::GpuIntNetworks`]).
 pub struct GpuNetwork {
     /// Analysis.
     pub g_a: GpuTransform,
