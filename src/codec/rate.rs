@@ -64,10 +64,10 @@ impl Codec {
     /// Encodes `image` at the quality that meets `target`, searched over the qualities the
     /// header can hold (steps of 1/256). The file size and the PSNR grow with the quality, so the
     /// result is a file under a size target (within 1% of it, or the best one), or over a PSNR
-    /// target (within 0.02 dB, or the smallest). The search steps by the secant through the last
-    /// two tries (log size, or PSNR, is close to linear in the quality), kept inside the bracket
-    /// of qualities that do and do not meet the target, and bisects the bracket when two tries
-    /// in a row land on the same side. A target that no quality meets is
+    /// target (within 0.02 dB, or the smallest). The search is regula falsi (Illinois variant)
+    /// over the bracket of qualities that do and do not meet the target, on a scale where the
+    /// measure is close to linear in the quality (log size, or PSNR). A target that no quality
+    /// meets is
     /// [`Error::TargetOutOfReach`], naming the nearest.
     pub fn encode_to_target(&self, image: &Image, target: Target) -> Result<Targeted> {
         self.check_encodable(image)?;
@@ -78,6 +78,10 @@ impl Codec {
             tries += 1;
             let encoded = self.encode_analysed(image, &y, q8, None)?;
             let bytes = encoded.bytes.len() as f64;
+            eprintln!(
+                "try q8 {q8} bytes {bytes} est {}",
+                encoded.estimated_bits / 8.0
+            );
             Ok(match target {
                 Target::Bytes(limit) => (bytes <= limit as f64, encoded, bytes),
                 Target::BitsPerPixel(bpp) => (bytes * 8.0 <= bpp * pixels, encoded, bytes),
@@ -111,29 +115,36 @@ impl Codec {
             });
         }
         let mut bad = (last, measured);
+        // regula falsi on the target's scale, Illinois style: the next quality is where the line
+        // through the bracket's ends meets the goal; an end that stays put twice in a row has its
+        // distance to the goal halved, so that the guesses cannot creep along one side
         let goal = target.goal(pixels);
-        // the last two tries (quality, measure on the target's scale) for the secant's guess,
-        // and whether the last two tries fell on the same side of the target
-        let mut recent = [(first, target.scale(good.1)), (last, target.scale(bad.1))];
-        let (mut previous, mut twice) = (None, false);
+        let (mut good_off, mut bad_off) = (target.scale(good.1) - goal, target.scale(bad.1) - goal);
+        let mut last_met = None;
         while good.0.abs_diff(bad.0) > 1 && !target.near(good.1, pixels) {
             let (lo, hi) = (good.0.min(bad.0) + 1, good.0.max(bad.0) - 1);
-            let [(q0, v0), (q1, v1)] = recent;
-            let secant = q1 as f64 + (goal - v1) * (q1 as f64 - q0 as f64) / (v1 - v0);
-            let q8 = if twice || !secant.is_finite() {
-                (good.0 + bad.0) / 2
-            } else {
-                (secant.round().clamp(lo as f64, hi as f64)) as u16
+            let (qg, qb) = (good.0 as f64, bad.0 as f64);
+            let guess = qg - good_off * (qb - qg) / (bad_off - good_off);
+            let q8 = match guess.is_finite() {
+                true => guess.round().clamp(lo as f64, hi as f64) as u16,
+                false => (good.0 + bad.0) / 2,
             };
             let (met, encoded, measured) = attempt(q8)?;
-            recent = [recent[1], (q8, target.scale(measured))];
+            let offset = target.scale(measured) - goal;
             if met {
                 good = (q8, measured, encoded);
+                good_off = offset;
+                if last_met == Some(true) {
+                    bad_off /= 2.0;
+                }
             } else {
                 bad = (q8, measured);
+                bad_off = offset;
+                if last_met == Some(false) {
+                    good_off /= 2.0;
+                }
             }
-            twice = !twice && previous == Some(met);
-            previous = Some(met);
+            last_met = Some(met);
         }
         Ok(Targeted {
             encoded: good.2,
