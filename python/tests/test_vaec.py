@@ -109,6 +109,8 @@ def test_metadata_travels_with_the_file_and_through_pillow(tmp_path):
     assert im.mode == "RGBA" and im.info["icc_profile"] == icc
     assert im.info["exif"] == b"Exif\0\0" + exif
     assert np.array_equal(np.asarray(im)[..., 3], cut_out()[..., 3])
+    Image.fromarray(cut_out()).save(path, icc_profile=icc, strip=True)
+    assert "icc_profile" not in Image.open(path).info
     Image.fromarray(cut_out()[..., 0]).save(path)
     assert Image.open(path).mode == "L"
 

@@ -5,6 +5,7 @@
     Image.open("photo.vaec")                       # decodes with the model that made the file
     im.save("photo.vaec", quality=4)               # quality 1 .. 10, fractions allowed
     im.save("cut.vaec", exact=True)                # keep the colour under transparent pixels
+    im.save("bare.vaec", strip=True)               # without the ICC profile, EXIF and XMP
 
 Modes L, LA, RGB and RGBA come back as they went in (other modes are converted to RGB or RGBA);
 the ICC profile, EXIF and XMP travel in `im.info` ("icc_profile", "exif", "xmp").
@@ -58,7 +59,8 @@ def _save(im, fp, filename):
         has_alpha = "A" in im.mode or "transparency" in im.info
         im = im.convert("RGBA" if has_alpha else "RGB")
     meta = {}
-    for key, name in [("icc", "icc_profile"), ("exif", "exif"), ("xmp", "xmp")]:
+    keys = [] if im.encoderinfo.get("strip") else [("icc", "icc_profile"), ("exif", "exif"), ("xmp", "xmp")]
+    for key, name in keys:
         value = im.encoderinfo.get(name, im.info.get(name))
         if isinstance(value, str):
             value = value.encode()
