@@ -119,63 +119,46 @@ impl Picture {
         }
         let (w, h) = (self.image.width, self.image.height);
         let rgba = &mut self.image.rgba;
-        // pull: a pyramid of colour sums and weights over the visible pixels
-        let base: Vec<[f32; 4]> = (0..w * h)
-            .map(|i| match alpha[i] {
-                0 => [0.0; 4],
-                _ => {
-                    let p = &rgba[4 * i..4 * i + 3];
-                    [p[0] as f32, p[1] as f32, p[2] as f32, 1.0]
-                }
-            })
-            .collect();
-        let mut levels = vec![(w, h, base)];
-        while let Some((lw, lh, cells)) = levels.last().filter(|(lw, lh, _)| *lw > 1 || *lh > 1) {
-            let (pw, ph) = (lw.div_ceil(2), lh.div_ceil(2));
-            let mut parent = vec![[0.0f32; 4]; pw * ph];
-            for y in 0..*lh {
-                for x in 0..*lw {
-                    let (c, p) = (cells[y * lw + x], &mut parent[y / 2 * pw + x / 2]);
-                    (0..4).for_each(|k| p[k] += c[k]);
+        // pull: a pyramid of colour sums and weights over the visible pixels, from half size up
+        // (the picture itself is the level below: 5 bytes a pixel in all, not 21)
+        let mut first = Level::new(w.div_ceil(2), h.div_ceil(2));
+        for (i, _) in alpha.iter().enumerate().filter(|(_, &a)| a > 0) {
+            let p = &rgba[4 * i..4 * i + 3];
+            first.add(
+                i % w / 2,
+                i / w / 2,
+                [p[0] as f32, p[1] as f32, p[2] as f32, 1.0],
+            );
+        }
+        let mut levels = vec![first];
+        while let Some(top) = levels.last().filter(|l| l.width > 1 || l.height > 1) {
+            let mut parent = Level::new(top.width.div_ceil(2), top.height.div_ceil(2));
+            for y in 0..top.height {
+                for x in 0..top.width {
+                    parent.add(x / 2, y / 2, top.cells[y * top.width + x]);
                 }
             }
-            levels.push((pw, ph, parent));
+            levels.push(parent);
         }
-        // push: from the coarsest level down, a cell without weight takes its parent's colour,
-        // interpolated bilinearly so that the fill has no block edges
+        // push: from the top down, a cell without weight takes its parent's colour, interpolated
+        // bilinearly so that the fill has no block edges; the picture's hidden pixels last
         for k in (0..levels.len() - 1).rev() {
-            let (upper, lower) = levels.split_at_mut(k + 1);
-            let ((lw, lh, cells), (pw, ph, parent)) = (&mut upper[k], &lower[0]);
-            let at = |x: usize, y: usize| {
-                let c = parent[y * pw + x];
-                [c[0] / c[3], c[1] / c[3], c[2] / c[3]]
-            };
-            for y in 0..*lh {
-                for x in 0..*lw {
-                    let cell = &mut cells[y * *lw + x];
-                    if cell[3] > 0.0 {
-                        continue;
+            let (lower, upper) = levels.split_at_mut(k + 1);
+            let (child, parent) = (&mut lower[k], &upper[0]);
+            for y in 0..child.height {
+                for x in 0..child.width {
+                    let cell = &mut child.cells[y * child.width + x];
+                    if cell[3] == 0.0 {
+                        let [r, g, b] = parent.bilinear(x, y);
+                        *cell = [r, g, b, 1.0];
                     }
-                    let fx = ((x as f32 + 0.5) / 2.0 - 0.5).clamp(0.0, (*pw - 1) as f32);
-                    let fy = ((y as f32 + 0.5) / 2.0 - 0.5).clamp(0.0, (*ph - 1) as f32);
-                    let (x0, y0) = (fx as usize, fy as usize);
-                    let (x1, y1) = ((x0 + 1).min(pw - 1), (y0 + 1).min(ph - 1));
-                    let (tx, ty) = (fx - x0 as f32, fy - y0 as f32);
-                    let (a, b, c, d) = (at(x0, y0), at(x1, y0), at(x0, y1), at(x1, y1));
-                    for i in 0..3 {
-                        let top = a[i] + (b[i] - a[i]) * tx;
-                        let bottom = c[i] + (d[i] - c[i]) * tx;
-                        cell[i] = top + (bottom - top) * ty;
-                    }
-                    cell[3] = 1.0;
                 }
             }
         }
-        for (i, cell) in levels[0].2.iter().enumerate() {
-            if alpha[i] == 0 {
-                for k in 0..3 {
-                    rgba[4 * i + k] = (cell[k] / cell[3]).round().clamp(0.0, 255.0) as u8;
-                }
+        for (i, _) in alpha.iter().enumerate().filter(|(_, &a)| a == 0) {
+            let colour = levels[0].bilinear(i % w, i / w);
+            for (k, c) in colour.into_iter().enumerate() {
+                rgba[4 * i + k] = c.round().clamp(0.0, 255.0) as u8;
             }
         }
     }
@@ -212,6 +195,49 @@ impl Picture {
             gray: header.colour == format::COLOUR_GRAY8,
             source_depth: header.source_bits(),
             metadata: side.metadata,
+        })
+    }
+}
+
+/// One level of [`Picture::fill_hidden_colour`]'s pyramid: per cell the sums of colour and
+/// weight of the visible pixels under it (a filled cell: its colour, weight 1).
+struct Level {
+    width: usize,
+    height: usize,
+    cells: Vec<[f32; 4]>,
+}
+
+impl Level {
+    fn new(width: usize, height: usize) -> Level {
+        Level {
+            width,
+            height,
+            cells: vec![[0.0; 4]; width * height],
+        }
+    }
+
+    fn add(&mut self, x: usize, y: usize, value: [f32; 4]) {
+        let cell = &mut self.cells[y * self.width + x];
+        (0..4).for_each(|k| cell[k] += value[k]);
+    }
+
+    /// The colour at cell (x, y) of the level below (twice the size), interpolated bilinearly
+    /// between this level's cell centres; every cell of this level has weight.
+    fn bilinear(&self, x: usize, y: usize) -> [f32; 3] {
+        let at = |x: usize, y: usize| {
+            let c = self.cells[y * self.width + x];
+            [c[0] / c[3], c[1] / c[3], c[2] / c[3]]
+        };
+        let fx = ((x as f32 + 0.5) / 2.0 - 0.5).clamp(0.0, (self.width - 1) as f32);
+        let fy = ((y as f32 + 0.5) / 2.0 - 0.5).clamp(0.0, (self.height - 1) as f32);
+        let (x0, y0) = (fx as usize, fy as usize);
+        let (x1, y1) = ((x0 + 1).min(self.width - 1), (y0 + 1).min(self.height - 1));
+        let (tx, ty) = (fx - x0 as f32, fy - y0 as f32);
+        let (a, b, c, d) = (at(x0, y0), at(x1, y0), at(x0, y1), at(x1, y1));
+        std::array::from_fn(|i| {
+            let top = a[i] + (b[i] - a[i]) * tx;
+            let bottom = c[i] + (d[i] - c[i]) * tx;
+            top + (bottom - top) * ty
         })
     }
 }
