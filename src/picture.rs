@@ -293,8 +293,8 @@ impl Codec {
 
     /// Decodes a file to a picture with all it carries.
     pub fn decode_picture(&self, bytes: &[u8]) -> Result<Picture> {
-        let image = self.decode(bytes)?;
         let parsed = format::parse(bytes, &self.options().limits)?;
+        let image = self.decode_parsed(&parsed, None)?;
         Picture::decoded(image, &parsed.header, parsed.side)
     }
 }

@@ -263,6 +263,22 @@ fn texture_in_and_out_match_the_byte_paths() {
 
     let decoded = codec.decode_to_texture(&from_bytes.bytes).unwrap();
     assert_eq!((decoded.width(), decoded.height()), (100, 75));
+    // a file with alpha: the texture's alpha is the plane, its colour that of decode_picture
+    let alpha: Vec<u8> = (0..100 * 75)
+        .map(|i| (i % 100 * 2 + i / 100) as u8)
+        .collect();
+    let rgba: Vec<u8> = img
+        .rgba
+        .chunks(4)
+        .zip(&alpha)
+        .flat_map(|(p, &a)| [p[0], p[1], p[2], a])
+        .collect();
+    let cut = vaec_gpu::Picture::from_samples(100, 75, 4, &rgba).unwrap();
+    let file = codec.encode_picture(&cut, 3.0).unwrap().bytes;
+    let texture = codec.decode_to_texture(&file).unwrap();
+    let texels = codec.context().read_texture(&texture).unwrap();
+    assert_eq!(texels, codec.decode_picture(&file).unwrap().samples());
+    assert_eq!(texels.chunks(4).map(|p| p[3]).collect::<Vec<_>>(), alpha);
     // read it back through encode_texture's path: re-encoding gives the file of the decoded pixels
     let cpu = codec.decode(&from_bytes.bytes).unwrap();
     assert_eq!(

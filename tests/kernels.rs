@@ -137,5 +137,13 @@ fn image_conversions_match_reference_exactly() {
             .unwrap();
         let cpu_pixels = cpu::tensor_to_rgba8(&y, w, h);
         assert_eq!(gpu_pixels, cpu_pixels, "tensor_to_rgba8 {w}x{h}");
+
+        // into a buffer whose rows are longer than the picture, as a texture's are
+        let pitch = w + 5;
+        let mut want: Vec<u8> = (0..pitch * h * 4).map(|_| rng.below(256) as u8).collect();
+        let alpha: Vec<u8> = (0..w * h).map(|_| rng.below(256) as u8).collect();
+        let got = ctx.merge_alpha(&want, &alpha, (w, h), pitch).unwrap();
+        cpu::merge_alpha(&mut want, &alpha, w, h, pitch);
+        assert_eq!(got, want, "merge_alpha {w}x{h}");
     }
 }

@@ -23,7 +23,7 @@ pub use options::{CodecOptions, DEFAULT_MEMORY_BUDGET};
 pub use rate::{Target, Targeted};
 
 use crate::error::Result;
-use crate::format::{self, Header};
+use crate::format::{self, Header, Parsed};
 use crate::gpu::{
     host_stage, texture_row_pitch, GpuContext, GpuIntNetworks, GpuNetwork, GpuTensor, PixelTarget,
     Probe,
@@ -219,21 +219,30 @@ impl Codec {
 
     /// [`Codec::decode`], recording every stage's time in `probe` if there is one.
     pub fn decode_probed(&self, bytes: &[u8], probe: Option<&Probe>) -> Result<Image> {
-        let (header, y) = self.decode_to_synthesis_input(bytes, probe)?;
+        let parsed = format::parse(bytes, &self.options.limits)?;
+        self.decode_parsed(&parsed, probe)
+    }
+
+    /// Decodes a parsed file's RGB.
+    pub(crate) fn decode_parsed(
+        &self,
+        parsed: &Parsed<'_>,
+        probe: Option<&Probe>,
+    ) -> Result<Image> {
+        let (header, y) = self.decode_to_synthesis_input(parsed, probe)?;
         self.synthesize(&y, header.width as usize, header.height as usize, probe)
     }
 
     /// Parses, entropy-decodes (integer networks on the GPU) and scales: the header and g_s's input.
     fn decode_to_synthesis_input(
         &self,
-        bytes: &[u8],
+        parsed: &Parsed<'_>,
         probe: Option<&Probe>,
     ) -> Result<(Header, Tensor)> {
         let (latent, params) = self.latent()?;
-        let parsed = format::parse(bytes, &self.options.limits)?;
         let (width, height) = (parsed.header.width, parsed.header.height);
         self.check_memory_budget(width as usize, height as usize, false)?;
-        let (header, shape, decoded) = latent.decode(&self.model, &parsed, &params, probe)?;
+        let (header, shape, decoded) = latent.decode(&self.model, parsed, &params, probe)?;
         let y = host_stage(probe, "inverse gain (CPU)", || {
             synthesis_input(&self.model, &header, &shape, &decoded)
         })?;
@@ -378,8 +387,11 @@ impl Codec {
 
     /// Decodes a `.vaec` file straight into a new `Rgba8Unorm` texture on the codec's device
     /// (usable as `TEXTURE_BINDING`, `COPY_SRC`, `COPY_DST`): the pixels never leave the GPU.
+    /// A file's alpha plane goes into the texture's alpha (opaque otherwise); a grayscale file
+    /// gives its three decoded channels.
     pub fn decode_to_texture(&self, bytes: &[u8]) -> Result<wgpu::Texture> {
-        let (header, y) = self.decode_to_synthesis_input(bytes, None)?;
+        let parsed = format::parse(bytes, &self.options.limits)?;
+        let (header, y) = self.decode_to_synthesis_input(&parsed, None)?;
         let (width, height) = (header.width as usize, header.height as usize);
         let pitch = texture_row_pitch(width) / 4;
         let pixels = self
@@ -395,6 +407,14 @@ impl Codec {
                 rec.tensor_to_rgba8(t, off, (r.width(), r.height()), &pixels.buffer, target)
             })
         })?;
+        if let Some(coded) = &parsed.side.alpha {
+            let alpha = self
+                .ctx
+                .upload_alpha(&format::decode_alpha(coded, width, height)?)?;
+            self.ctx.run("alpha into the texture buffer", |rec| {
+                rec.merge_alpha(&alpha.buffer, (width, height), &pixels.buffer, pitch)
+            })?;
+        }
         self.ctx.texture_from_buffer(&pixels.buffer, width, height)
     }
 

@@ -1,4 +1,5 @@
-//! Twin of `image.wgsl`: RGBA8 pixels to and from the 3-channel tensor.
+//! Twin of `image.wgsl`: RGBA8 pixels to and from the 3-channel tensor, and an alpha plane into
+//! them.
 
 use crate::tensor::Tensor;
 
@@ -36,4 +37,14 @@ pub fn tensor_to_rgba8(t: &Tensor, img_w: usize, img_h: usize) -> Vec<u8> {
         }
     }
     out
+}
+
+/// `merge_alpha`: the `img_w` x `img_h` alpha plane into the alpha bytes of RGBA8 pixels whose
+/// rows are `pitch` pixels apart.
+pub fn merge_alpha(rgba: &mut [u8], alpha: &[u8], img_w: usize, img_h: usize, pitch: usize) {
+    for y in 0..img_h {
+        for x in 0..img_w {
+            rgba[(y * pitch + x) * 4 + 3] = alpha[y * img_w + x];
+        }
+    }
 }

@@ -10,7 +10,7 @@ mod int_conv;
 
 pub use conv::conv2d;
 pub use gdn::gdn;
-pub use image::{rgba8_to_tensor, tensor_to_rgba8};
+pub use image::{merge_alpha, rgba8_to_tensor, tensor_to_rgba8};
 pub use int_context::checkerboard_parameters;
 pub use int_conv::{int_conv, scale_index};
 

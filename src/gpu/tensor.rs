@@ -127,4 +127,28 @@ impl GpuContext {
         })?;
         self.read_buffer(&pixels.buffer, bytes)
     }
+
+    /// Writes an alpha plane (`img_w` x `img_h`) into the alpha bytes of RGBA8 pixels whose rows
+    /// are `pitch` pixels apart, and reads them back.
+    pub fn merge_alpha(
+        &self,
+        rgba: &[u8],
+        alpha: &[u8],
+        (img_w, img_h): (usize, usize),
+        pitch: usize,
+    ) -> Result<Vec<u8>> {
+        let pixels = self.upload("rgba8", rgba)?;
+        let alpha = self.upload_alpha(alpha)?;
+        self.run("merge_alpha", |rec| {
+            rec.merge_alpha(&alpha.buffer, (img_w, img_h), &pixels.buffer, pitch)
+        })?;
+        self.read_buffer(&pixels.buffer, rgba.len() as u64)
+    }
+
+    /// Uploads an alpha plane, padded to whole u32s for the kernels that read it.
+    pub(crate) fn upload_alpha(&self, alpha: &[u8]) -> Result<GpuBuffer> {
+        let mut padded = alpha.to_vec();
+        padded.resize(alpha.len().next_multiple_of(4).max(4), 0);
+        self.upload("alpha", &padded)
+    }
 }

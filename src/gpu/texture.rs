@@ -62,7 +62,7 @@ impl GpuContext {
 
     /// The pixels of an `Rgba8Unorm` (or `Rgba8UnormSrgb`) texture with `COPY_SRC` usage, as
     /// tightly packed RGBA8 rows.
-    pub(crate) fn read_texture(&self, texture: &wgpu::Texture) -> Result<Vec<u8>> {
+    pub fn read_texture(&self, texture: &wgpu::Texture) -> Result<Vec<u8>> {
         let format = texture.format();
         if !matches!(
             format,

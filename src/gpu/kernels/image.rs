@@ -1,4 +1,4 @@
-//! image.wgsl: RGBA8 pixels to and from the 3-channel tensor.
+//! image.wgsl: RGBA8 pixels to and from the 3-channel tensor, and an alpha plane into them.
 
 use super::{Compiler, Recorder, TILE};
 use crate::error::{Error, Result};
@@ -10,6 +10,8 @@ pub(super) mod binding {
     pub const TENSOR_OUT: u32 = 2;
     pub const TENSOR_IN: u32 = 3;
     pub const RGBA_OUT: u32 = 4;
+    pub const ALPHA_IN: u32 = 5;
+    pub const RGBA_INOUT: u32 = 6;
 }
 
 /// The WGSL `Params` of shaders/image.wgsl.
@@ -31,6 +33,7 @@ pub(super) struct ImageParams {
 pub(super) struct ImageKernels {
     to_tensor: wgpu::ComputePipeline,
     to_rgba8: wgpu::ComputePipeline,
+    merge_alpha: wgpu::ComputePipeline,
 }
 
 impl ImageKernels {
@@ -39,6 +42,7 @@ impl ImageKernels {
         ImageKernels {
             to_tensor: c.pipeline(&m, "rgba8_to_tensor", &[]),
             to_rgba8: c.pipeline(&m, "tensor_to_rgba8", &[]),
+            merge_alpha: c.pipeline(&m, "merge_alpha", &[]),
         }
     }
 }
@@ -114,6 +118,30 @@ impl Recorder<'_> {
                 (binding::TENSOR_IN, &input.buffer.buffer),
                 (binding::RGBA_OUT, rgba),
             ],
+            (w.div_ceil(TILE), h.div_ceil(TILE), 1),
+        )
+    }
+
+    /// Records an alpha plane (`w` x `h` bytes, padded to whole u32s) into the alpha bytes of
+    /// RGBA8 pixels whose rows are `pitch` pixels apart.
+    pub(crate) fn merge_alpha(
+        &mut self,
+        alpha: &wgpu::Buffer,
+        (w, h): (usize, usize),
+        rgba: &wgpu::Buffer,
+        pitch: usize,
+    ) -> Result<()> {
+        let params = ImageParams {
+            img_w: w as u32,
+            img_h: h as u32,
+            dst_pitch: pitch as u32,
+            ..bytemuck::Zeroable::zeroed()
+        };
+        let kernels = self.kernels;
+        self.dispatch(
+            &kernels.image.merge_alpha,
+            bytemuck::bytes_of(&params),
+            &[(binding::ALPHA_IN, alpha), (binding::RGBA_INOUT, rgba)],
             (w.div_ceil(TILE), h.div_ceil(TILE), 1),
         )
     }

@@ -143,6 +143,7 @@ fn workgroup_sizes_match_the_dispatches() {
         ("deconv.wgsl", "conv_transpose2d", square),
         ("image.wgsl", "rgba8_to_tensor", square),
         ("image.wgsl", "tensor_to_rgba8", square),
+        ("image.wgsl", "merge_alpha", square),
         ("int_conv.wgsl", "int_conv", square),
         ("int_conv.wgsl", "scale_index", linear),
         ("int_context.wgsl", "checkerboard_parameters", linear),
@@ -195,6 +196,8 @@ fn binding_numbers_match_their_shaders() {
                 ("tensor_out", image::binding::TENSOR_OUT),
                 ("tensor_in", image::binding::TENSOR_IN),
                 ("rgba_out", image::binding::RGBA_OUT),
+                ("alpha_in", image::binding::ALPHA_IN),
+                ("rgba_inout", image::binding::RGBA_INOUT),
             ],
         ),
         (
