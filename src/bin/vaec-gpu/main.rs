@@ -84,7 +84,8 @@ enum Command {
         #[arg(short, long, default_value_t = 6.0)]
         quality: f32,
         /// Instead of --quality: the best quality whose file is at most SIZE (bytes, or KiB,
-        /// MiB), found by bisection over the qualities on the real file (g_a runs once)
+        /// MiB), found by a search over the qualities on the real file (g_a runs once); the alpha
+        /// plane and metadata count towards it
         #[arg(long, value_parser = parse_bytes, value_name = "SIZE",
               conflicts_with_all = ["quality", "target_bpp", "target_psnr"])]
         target_size: Option<u64>,
@@ -95,7 +96,9 @@ enum Command {
         /// DB (each try decodes, so this is slower than a size target)
         #[arg(long, value_name = "DB", conflicts_with = "quality")]
         target_psnr: Option<f64>,
-        /// Overwrite existing outputs
+        /// Overwrite existing outputs (regular files only: a directory, device or pipe is never
+        /// replaced); an output that is a symbolic link is refused without this, and with it the
+        /// file the link points to is written
         #[arg(short, long)]
         force: bool,
         /// Also decode the result and print its PSNR
@@ -110,7 +113,8 @@ enum Command {
         #[arg(long)]
         exact: bool,
     },
-    /// Decode .vaec files to images (format from the output's extension; default PNG)
+    /// Decode .vaec files to images (format from the output's extension; default PNG), with
+    /// their alpha, grayscale, ICC profile, EXIF and XMP where the format holds them
     Decode {
         /// Input .vaec files, or - for standard input
         #[arg(required = true)]
@@ -119,7 +123,9 @@ enum Command {
         /// default: the input's name with .png
         #[arg(short, long)]
         output: Option<PathBuf>,
-        /// Overwrite existing outputs
+        /// Overwrite existing outputs (regular files only: a directory, device or pipe is never
+        /// replaced); an output that is a symbolic link is refused without this, and with it the
+        /// file the link points to is written
         #[arg(short, long)]
         force: bool,
     },
@@ -180,7 +186,9 @@ enum Command {
         /// Use random weights with N,M channels instead of a weight file
         #[arg(long, value_name = "N,M", value_delimiter = ',')]
         random: Option<Vec<usize>>,
-        /// Overwrite an existing output
+        /// Overwrite an existing output (regular files only: a directory, device or pipe is never
+        /// replaced); an output that is a symbolic link is refused without this, and with it the
+        /// file the link points to is written
         #[arg(short, long)]
         force: bool,
     },
