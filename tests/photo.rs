@@ -125,7 +125,7 @@ fn tiff_value(tiff: &[u8], dir: usize, tag: u16) -> Option<Vec<u8>> {
 }
 
 #[test]
-fn a_phone_jpeg_decodes_upright_with_its_profile_exif_and_xmp_in_png_jpeg_and_tiff() {
+fn a_phone_jpeg_decodes_upright_with_its_profile_exif_and_xmp_in_png_jpeg_tiff_and_webp() {
     let dir = scratch("photo");
     let jpeg = dir.join("phone.jpg");
     std::fs::write(&jpeg, phone_jpeg()).unwrap();
@@ -138,7 +138,7 @@ fn a_phone_jpeg_decodes_upright_with_its_profile_exif_and_xmp_in_png_jpeg_and_ti
     let carried = format!("ICC profile 600 bytes, EXIF {} bytes, XMP", exif(1).len());
     assert!(info.contains(&carried), "{info}");
 
-    for ext in ["png", "jpg", "tiff"] {
+    for ext in ["png", "jpg", "tiff", "webp"] {
         let decoded = dir.join(format!("out.{ext}"));
         run(&["decode".as_ref(), &coded, "-o".as_ref(), &decoded]);
         let mut d = decoder(&decoded);
@@ -184,6 +184,27 @@ fn a_phone_jpeg_decodes_upright_with_its_profile_exif_and_xmp_in_png_jpeg_and_ti
         let (left, right) = (img.get_pixel(0, 32).0, img.get_pixel(31, 32).0);
         assert!(right[1] < left[1], "{ext}: left {left:?} right {right:?}");
     }
+
+    // XMP alone: the WebP file becomes an extended one to hold it
+    let only_xmp = dir.join("xmp.jpg");
+    let mut xmp_jpeg = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new(&mut xmp_jpeg)
+        .write_image(&[90; 30 * 20 * 3], 30, 20, image::ExtendedColorType::Rgb8)
+        .unwrap();
+    let body = [&b"http://ns.adobe.com/xap/1.0/\0"[..], &xmp(1)].concat();
+    let segment = [
+        &[0xFF, 0xE1][..],
+        &(body.len() as u16 + 2).to_be_bytes(),
+        &body,
+    ]
+    .concat();
+    xmp_jpeg.splice(2..2, segment);
+    std::fs::write(&only_xmp, xmp_jpeg).unwrap();
+    let (coded_xmp, webp) = (dir.join("xmp.vaec"), dir.join("xmp.webp"));
+    run(&["encode".as_ref(), &only_xmp, "-o".as_ref(), &coded_xmp]);
+    run(&["decode".as_ref(), &coded_xmp, "-o".as_ref(), &webp]);
+    assert_eq!(decoder(&webp).xmp_metadata().unwrap(), Some(xmp(1)));
+    assert_eq!(image::open(&webp).unwrap().width(), 30);
 
     let stripped = dir.join("stripped.vaec");
     run(&[

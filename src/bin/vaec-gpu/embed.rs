@@ -1,5 +1,5 @@
 //! Metadata in the containers of other formats, where the image crate stops short: XMP in PNG (an
-//! iTXt chunk) and JPEG (an APP1 segment), EXIF and XMP in TIFF (tags of the first directory, the
+//! iTXt chunk), JPEG (an APP1 segment) and WebP (an `XMP ` chunk), EXIF and XMP in TIFF (tags of the first directory, the
 //! EXIF directories copied as sub-directories) and EXIF out of a TIFF; a JPEG completeness check.
 
 /// PNG's and TIFF's keyword and JPEG's segment name for XMP.
@@ -102,6 +102,41 @@ pub fn jpeg_xmp(jpeg: &mut Vec<u8>, xmp: &[u8]) -> Result<(), String> {
     }
     let segment = [&[0xFF, 0xE1][..], &len.to_be_bytes(), &body].concat();
     jpeg.splice(at..at, segment);
+    Ok(())
+}
+
+/// Adds an `XMP ` chunk to a WebP file, turning a simple file into an extended one (a VP8X
+/// chunk with the canvas size and the alpha flag) if it is not one already.
+pub fn webp_xmp(
+    webp: &mut Vec<u8>,
+    xmp: &[u8],
+    (w, h): (u32, u32),
+    alpha: bool,
+) -> Result<(), String> {
+    const XMP_FLAG: u8 = 0x04;
+    const ALPHA_FLAG: u8 = 0x10;
+    if webp.len() < 20 || &webp[..4] != b"RIFF" || &webp[8..12] != b"WEBP" {
+        return Err("the WebP encoder's output is not a RIFF WebP file".into());
+    }
+    if &webp[12..16] == b"VP8X" {
+        webp[20] |= XMP_FLAG;
+    } else {
+        let mut vp8x = b"VP8X\x0a\0\0\0".to_vec();
+        vp8x.push(XMP_FLAG | if alpha { ALPHA_FLAG } else { 0 });
+        vp8x.extend_from_slice(&[0; 3]);
+        vp8x.extend_from_slice(&(w - 1).to_le_bytes()[..3]);
+        vp8x.extend_from_slice(&(h - 1).to_le_bytes()[..3]);
+        webp.splice(12..12, vp8x);
+    }
+    let len = u32::try_from(xmp.len()).map_err(|_| "XMP over 4 GiB")?;
+    webp.extend_from_slice(b"XMP ");
+    webp.extend_from_slice(&len.to_le_bytes());
+    webp.extend_from_slice(xmp);
+    if xmp.len() % 2 == 1 {
+        webp.push(0); // chunks are padded to an even size
+    }
+    let riff = u32::try_from(webp.len() - 8).map_err(|_| "WebP over 4 GiB")?;
+    webp[4..8].copy_from_slice(&riff.to_le_bytes());
     Ok(())
 }
 

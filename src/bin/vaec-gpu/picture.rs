@@ -137,11 +137,10 @@ pub fn write_picture(picture: &Picture, path: &Path, force: bool) -> Result<Vec<
         }
     };
     let alpha_written = matches!(format, F::Png | F::WebP | F::Bmp | F::Tiff);
-    // what is written where: JPEG and PPM have no alpha; WebP's XMP chunk and BMP's ICC header
-    // are formats' features the image crate's encoders do not write
+    // what is written where: JPEG and PPM have no alpha; BMP's ICC header is a feature the image
+    // crate's encoder does not write
     let (icc_written, exif_written, xmp_written) = match format {
-        F::Png | F::Jpeg | F::Tiff => (true, true, true),
-        F::WebP => (true, true, false),
+        F::Png | F::Jpeg | F::Tiff | F::WebP => (true, true, true),
         _ => (false, false, false),
     };
     drop_note(
@@ -198,6 +197,9 @@ pub fn write_picture(picture: &Picture, path: &Path, force: bool) -> Result<Vec<
     let embedded = match format {
         F::Png => xmp.map_or(Ok(()), |x| embed::png_xmp(&mut bytes, x)),
         F::Jpeg => xmp.map_or(Ok(()), |x| embed::jpeg_xmp(&mut bytes, x)),
+        F::WebP => xmp.map_or(Ok(()), |x| {
+            embed::webp_xmp(&mut bytes, x, (w, h), img.color().has_alpha())
+        }),
         F::Tiff => {
             let without_exif = bytes.clone();
             embed::tiff_exif_xmp(&mut bytes, meta.exif.as_deref(), xmp).or_else(|why| {
