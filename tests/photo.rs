@@ -350,3 +350,33 @@ fn grayscale_stays_grayscale_and_a_deep_source_is_recorded() {
         "{info}"
     );
 }
+
+#[test]
+fn metadata_too_big_for_a_jpeg_segment_is_left_out_with_a_note() {
+    use common::gpu;
+    let dir = scratch("bigmeta");
+    let ctx = vaec_gpu::GpuContext::from_device(gpu().device().clone(), gpu().queue().clone());
+    let codec = vaec_gpu::Codec::new(ctx.unwrap(), vaec_gpu::Model::builtin().unwrap()).unwrap();
+    let mut picture = vaec_gpu::Picture::from_samples(24, 16, 3, &[70; 24 * 16 * 3]).unwrap();
+    let mut big_exif = exif(1);
+    big_exif.resize(70_000, 0);
+    picture.metadata.exif = Some(big_exif);
+    picture.metadata.xmp = Some(vec![b' '; 70_000]);
+    let coded = dir.join("big.vaec");
+    std::fs::write(&coded, codec.encode_picture(&picture, 3.0).unwrap().bytes).unwrap();
+    let jpeg = dir.join("big.jpg");
+    let out = run(&["decode".as_ref(), &coded, "-o".as_ref(), &jpeg]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("EXIF over 64 KB") && stderr.contains("XMP over 64 KB"),
+        "{stderr}"
+    );
+    assert_eq!(image::open(&jpeg).unwrap().width(), 24);
+    // formats without that limit take them whole
+    let png = dir.join("big.png");
+    run(&["decode".as_ref(), &coded, "-o".as_ref(), &png]);
+    assert_eq!(
+        decoder(&png).exif_metadata().unwrap().map(|e| e.len()),
+        Some(70_000)
+    );
+}

@@ -90,9 +90,8 @@ pub fn png_xmp(png: &mut Vec<u8>, xmp: &[u8]) -> Result<(), String> {
 /// Inserts an APP1 segment with the XMP packet after a JPEG's leading APPn segments.
 pub fn jpeg_xmp(jpeg: &mut Vec<u8>, xmp: &[u8]) -> Result<(), String> {
     let body = [JPEG_XMP_NAME, xmp].concat();
-    let len = u16::try_from(body.len() + 2).map_err(|_| {
-        "XMP over 64 KB does not fit one JPEG segment (extended XMP is not written)"
-    })?;
+    let len = u16::try_from(body.len() + 2)
+        .map_err(|_| "XMP over 64 KB does not fit a JPEG segment (extended XMP is not written)")?;
     let mut at = 2;
     while jpeg.get(at) == Some(&0xFF) && jpeg.get(at + 1).is_some_and(|m| m & 0xF0 == 0xE0) {
         let seg = jpeg

@@ -12,6 +12,9 @@ use vaec_gpu::{Error, Image, Picture, Result};
 use crate::embed;
 use crate::io::{max_input_bytes, output_format, read_input, write_atomic};
 
+/// The most EXIF bytes one JPEG APP1 segment holds (65533 less the `Exif\0\0` name).
+const JPEG_MAX_EXIF: usize = 65527;
+
 /// The RGB pixels of a picture from `path`, upright (see [`read_picture`]).
 pub fn read_image(path: &Path, limits: &Limits) -> Result<Image> {
     read_picture(path, limits).map(|(picture, _)| picture.image)
@@ -162,7 +165,12 @@ pub fn write_picture(picture: &Picture, path: &Path, force: bool) -> Result<Vec<
     let mut bytes = Vec::new();
     let (w, h, layout) = (img.width(), img.height(), img.color().into());
     let icc = meta.icc.clone().filter(|_| icc_written);
-    let exif = meta.exif.clone().filter(|_| exif_written);
+    let mut exif = meta.exif.clone().filter(|_| exif_written);
+    if format == F::Jpeg && exif.as_ref().is_some_and(|e| e.len() > JPEG_MAX_EXIF) {
+        // the image crate would write a segment whose length field overflows
+        notes.push("EXIF over 64 KB does not fit a JPEG segment; it is not written".into());
+        exif = None;
+    }
     match format {
         F::Png => {
             let mut e = image::codecs::png::PngEncoder::new(&mut bytes);
@@ -196,7 +204,12 @@ pub fn write_picture(picture: &Picture, path: &Path, force: bool) -> Result<Vec<
     let xmp = meta.xmp.as_deref().filter(|_| xmp_written);
     let embedded = match format {
         F::Png => xmp.map_or(Ok(()), |x| embed::png_xmp(&mut bytes, x)),
-        F::Jpeg => xmp.map_or(Ok(()), |x| embed::jpeg_xmp(&mut bytes, x)),
+        F::Jpeg => {
+            if let Some(Err(why)) = xmp.map(|x| embed::jpeg_xmp(&mut bytes, x)) {
+                notes.push(format!("{why}; it is not written"));
+            }
+            Ok(())
+        }
         F::WebP => xmp.map_or(Ok(()), |x| {
             embed::webp_xmp(&mut bytes, x, (w, h), img.color().has_alpha())
         }),
