@@ -78,10 +78,6 @@ impl Codec {
             tries += 1;
             let encoded = self.encode_analysed(image, &y, q8, None)?;
             let bytes = encoded.bytes.len() as f64;
-            eprintln!(
-                "try q8 {q8} bytes {bytes} est {}",
-                encoded.estimated_bits / 8.0
-            );
             Ok(match target {
                 Target::Bytes(limit) => (bytes <= limit as f64, encoded, bytes),
                 Target::BitsPerPixel(bpp) => (bytes * 8.0 <= bpp * pixels, encoded, bytes),
