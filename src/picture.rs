@@ -247,13 +247,15 @@ impl Codec {
     /// and side section.
     pub fn encode_picture(&self, picture: &Picture, quality: f32) -> Result<Encoded> {
         let encoded = self.encode(&picture.image, quality)?;
-        self.attach(picture, encoded)
+        self.attach(picture, encoded, &picture.side())
     }
 
     /// Encodes a picture to a target: the side section counts towards a size target, and the
     /// pixels get what is left.
     pub fn encode_picture_to_target(&self, picture: &Picture, target: Target) -> Result<Targeted> {
-        let side_bytes = picture.side().encoded_len();
+        // the alpha plane is deflated once, here, not per try
+        let side = picture.side();
+        let side_bytes = side.encoded_len();
         let image = &picture.image;
         let pixels = (image.width * image.height) as f64;
         let side_bits = side_bytes as f64 * 8.0;
@@ -274,19 +276,15 @@ impl Codec {
             psnr @ Target::Psnr(_) => psnr,
         };
         let mut targeted = self.encode_to_target(image, target)?;
-        targeted.encoded = self.attach(picture, targeted.encoded)?;
+        targeted.encoded = self.attach(picture, targeted.encoded, &side)?;
         Ok(targeted)
     }
 
-    fn attach(&self, picture: &Picture, encoded: Encoded) -> Result<Encoded> {
+    /// The file of `encoded` with the header fields and the side section of `picture`.
+    fn attach(&self, picture: &Picture, encoded: Encoded, side: &Side) -> Result<Encoded> {
         let limits = &self.options().limits;
         Ok(Encoded {
-            bytes: format::rewrap(
-                &encoded.bytes,
-                limits,
-                |h| picture.edit_header(h),
-                &picture.side(),
-            )?,
+            bytes: format::rewrap(&encoded.bytes, limits, |h| picture.edit_header(h), side)?,
             estimated_bits: encoded.estimated_bits,
         })
     }

@@ -35,6 +35,13 @@ pub(crate) struct OnGpu<'a> {
     pub budget: u64,
 }
 
+impl OnGpu<'_> {
+    /// What the budget leaves for the networks' working buffers.
+    fn memory_left(&self) -> u64 {
+        self.budget.saturating_sub(self.ctx.memory_in_use())
+    }
+}
+
 impl EntropyParameters for OnGpu<'_> {
     fn hyper(
         &self,
@@ -43,7 +50,7 @@ impl EntropyParameters for OnGpu<'_> {
         zw: usize,
         probe: Option<&Probe>,
     ) -> Result<HyperFeatures> {
-        let memory = self.budget.saturating_sub(self.ctx.memory_in_use());
+        let memory = self.memory_left();
         self.ctx
             .guarded(|| self.net.hyper(self.ctx, z, (zh, zw), probe, memory))
     }
@@ -55,7 +62,7 @@ impl EntropyParameters for OnGpu<'_> {
         probe: Option<&Probe>,
         pass: usize,
     ) -> Result<EntropyParams> {
-        let memory = self.budget.saturating_sub(self.ctx.memory_in_use());
+        let memory = self.memory_left();
         self.ctx.guarded(|| {
             self.net
                 .parameters(self.ctx, hyper, context_input, (probe, pass), memory)

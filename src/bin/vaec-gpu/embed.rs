@@ -181,12 +181,11 @@ fn read_directory_within(
     let big = block.starts_with(b"MM");
     let num = |at: usize, n: usize| -> Result<u32, String> {
         let b = block.get(at..at + n).ok_or("EXIF is cut short")?;
-        let b: Vec<u8> = if big {
-            b.to_vec()
-        } else {
-            b.iter().rev().copied().collect()
-        };
-        Ok(b.iter().fold(0u32, |v, &x| v << 8 | x as u32))
+        let most_significant_first = |v: u32, &x: &u8| v << 8 | x as u32;
+        Ok(match big {
+            true => b.iter().fold(0, most_significant_first),
+            false => b.iter().rev().fold(0, most_significant_first),
+        })
     };
     let count = num(offset, 2)? as usize;
     let mut entries = Vec::new();
@@ -233,12 +232,17 @@ fn read_directory_within(
     Ok(entries)
 }
 
+/// Whether the bytes start like a TIFF (either byte order).
+pub fn is_tiff(bytes: &[u8]) -> bool {
+    bytes.starts_with(b"II*\0") || bytes.starts_with(b"MM\0*")
+}
+
 /// The offset of the first directory of a TIFF-structured block (a TIFF file, or EXIF).
 fn first_directory(block: &[u8]) -> Result<usize, String> {
     let b: [u8; 4] = block
         .get(4..8)
         .and_then(|b| b.try_into().ok())
-        .filter(|_| block.starts_with(b"II*\0") || block.starts_with(b"MM\0*"))
+        .filter(|_| is_tiff(block))
         .ok_or("not TIFF-structured")?;
     Ok(match block.starts_with(b"MM") {
         true => u32::from_be_bytes(b),
@@ -317,14 +321,10 @@ pub fn tiff_exif_xmp(
     if exif.is_none() && xmp.is_none() {
         return Ok(());
     }
-    if !tiff.starts_with(b"II*\0") || tiff.len() < 8 {
+    if !tiff.starts_with(b"II*\0") {
         return Err("the TIFF encoder's output is not a little-endian TIFF".into());
     }
-    let u32_at = |b: &[u8], at: usize| {
-        b.get(at..at + 4)
-            .map(|s| u32::from_le_bytes(s.try_into().unwrap()))
-    };
-    let first = u32_at(tiff, 4).ok_or("TIFF cut short")? as usize;
+    let first = first_directory(tiff)?;
     let count = tiff
         .get(first..first + 2)
         .map(|b| u16::from_le_bytes([b[0], b[1]]) as usize);

@@ -66,7 +66,6 @@ fn encode_with(
     flags: EncodeFlags,
 ) -> Result<()> {
     let image = &picture.image;
-    let side = picture.side();
     codec.context().reset_peak_memory();
     let t = Instant::now();
     // qualities are multiples of 1/256: f64 prints them exactly
@@ -95,6 +94,8 @@ fn encode_with(
         bytes.len(),
         bytes.len() as f64 * 8.0 / pixels
     );
+    // what the file carries, read back from it rather than coded again
+    let side = format::parse(bytes, &codec.options().limits)?.side;
     if !side.is_empty() {
         line += &format!(" ({} of them alpha and metadata)", side.encoded_len());
     }

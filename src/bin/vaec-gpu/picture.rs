@@ -46,19 +46,18 @@ pub fn read_picture(path: &Path, limits: &Limits) -> Result<(Picture, Vec<String
     // RGBA at 16 bits per sample, and a conversion of it
     let max_alloc = (w as u64 * h as u64).saturating_mul(16).max(1 << 20);
     decoder_limits.max_alloc = Some(max_alloc);
-    let mut decoder: Box<dyn ImageDecoder> =
-        match bytes.starts_with(b"II*\0") || bytes.starts_with(b"MM\0*") {
-            // image 0.25.10 turns its limits into ones that refuse a strip taller than the picture
-            // and lose the tags: the tiff crate's own limits bound the decoder instead
-            true => Box::new(
-                image::codecs::tiff::TiffDecoder::new(Cursor::new(&bytes[..])).map_err(bad)?,
-            ),
-            false => {
-                let mut reader = reader()?;
-                reader.limits(decoder_limits);
-                Box::new(reader.into_decoder().map_err(bad)?)
-            }
-        };
+    let mut decoder: Box<dyn ImageDecoder> = match embed::is_tiff(&bytes) {
+        // image 0.25.10 turns its limits into ones that refuse a strip taller than the picture
+        // and lose the tags: the tiff crate's own limits bound the decoder instead
+        true => {
+            Box::new(image::codecs::tiff::TiffDecoder::new(Cursor::new(&bytes[..])).map_err(bad)?)
+        }
+        false => {
+            let mut reader = reader()?;
+            reader.limits(decoder_limits);
+            Box::new(reader.into_decoder().map_err(bad)?)
+        }
+    };
     if decoder.total_bytes() > max_alloc {
         return Err(Error::Limit {
             what: "decoded picture size (bytes)",
