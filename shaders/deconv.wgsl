@@ -11,7 +11,7 @@
 //#include shared/conv_params.wgsl
 
 
-@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(0) var<storage, read> p: Params;
 @group(0) @binding(1) var<storage, read> src: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> weights: array<mat4x4<f32>>;
 @group(0) @binding(3) var<storage, read> bias: array<vec4<f32>>;

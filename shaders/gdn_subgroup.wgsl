@@ -10,7 +10,7 @@ override GROUPS: u32 = 4u;
 // Consecutive pixels per invocation.
 const PX: u32 = 4u;
 
-@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(0) var<storage, read> p: Params;
 @group(0) @binding(1) var<storage, read> src: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> beta: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read> gamma: array<vec2<f32>>;

@@ -26,7 +26,7 @@ struct Params {
     _pad2: u32,
 }
 
-@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(0) var<storage, read> p: Params;
 @group(0) @binding(1) var<storage, read> rgba_in: array<u32>;
 @group(0) @binding(2) var<storage, read_write> tensor_out: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read> tensor_in: array<vec4<f32>>;

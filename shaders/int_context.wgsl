@@ -39,7 +39,7 @@ struct Params {
 // The most hidden units per channel (the host checks).
 const MAX_HIDDEN: u32 = 8u;
 
-@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(0) var<storage, read> p: Params;
 @group(0) @binding(1) var<storage, read> hyper: array<i32>;
 @group(0) @binding(2) var<storage, read> context_in: array<i32>;
 @group(0) @binding(3) var<storage, read> net: array<i32>;

@@ -27,7 +27,7 @@ struct Params {
     _pad2: u32,
 }
 
-@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(0) var<storage, read> p: Params;
 @group(0) @binding(1) var<storage, read> src: array<i32>;
 @group(0) @binding(2) var<storage, read> weights: array<vec4<i32>>;
 @group(0) @binding(3) var<storage, read> bias: array<vec4<i32>>;

@@ -107,7 +107,11 @@ pub(crate) struct Recorder<'a> {
 }
 
 impl Recorder<'_> {
-    /// One compute pass: `params` at binding 0 (a uniform buffer), `bindings` as storage buffers.
+    /// One compute pass: `params` at binding 0 and `bindings`, all storage buffers. The params
+    /// are a read-only storage buffer, not a uniform one: on Mesa 22.3's lavapipe a new uniform
+    /// buffer per dispatch leaked about 1.9 MB of host memory per encode or decode of a small
+    /// picture (benches/soak.rs at 64x64; probably its shader variants for inlined uniforms),
+    /// and a storage buffer does not. Every WGSL file declares `p` as `var<storage, read>`.
     fn dispatch(
         &mut self,
         pipeline: &wgpu::ComputePipeline,
@@ -126,16 +130,16 @@ impl Recorder<'_> {
             return Ok(());
         }
         // create + write_buffer, not create_buffer_init: that one panics on a lost device
-        let uniform = self.device.create_buffer(&wgpu::BufferDescriptor {
+        let params_buffer = self.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("params"),
             size: (params.len() as u64).next_multiple_of(16),
-            usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
             mapped_at_creation: false,
         });
-        self.queue.write_buffer(&uniform, 0, params);
+        self.queue.write_buffer(&params_buffer, 0, params);
         let mut entries = vec![wgpu::BindGroupEntry {
             binding: 0,
-            resource: uniform.as_entire_binding(),
+            resource: params_buffer.as_entire_binding(),
         }];
         entries.extend(bindings.iter().map(|(binding, buf)| wgpu::BindGroupEntry {
             binding: *binding,
