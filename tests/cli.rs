@@ -354,3 +354,88 @@ fn eval_reports_a_bad_picture_and_goes_on() {
     assert_eq!(json["rows"][0]["images"].as_array().unwrap().len(), 1);
     assert!(String::from_utf8_lossy(&out.stderr).contains("b.png"));
 }
+
+#[test]
+fn an_input_is_never_written_over_even_with_force() {
+    let dir = scratch("over-input");
+    let crop = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data_crop.png");
+    let input = dir.join("s.png");
+    std::fs::copy(&crop, &input).unwrap();
+    let before = std::fs::read(&input).unwrap();
+    let encode = |out: &Path, extra: &[&str]| {
+        let mut args = vec![
+            "encode",
+            input.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+            "--force",
+        ];
+        args.extend_from_slice(extra);
+        vaec(&args)
+    };
+    // by its own name (asked to allow any extension, so that only the overwrite guard refuses)
+    assert_fails(
+        &encode(&input, &["--any-extension"]),
+        "written over the input",
+    );
+    // through a symbolic link and through a hard link named .vaec
+    #[cfg(unix)]
+    {
+        let link = dir.join("link.vaec");
+        std::os::unix::fs::symlink(&input, &link).unwrap();
+        assert_fails(&encode(&link, &[]), "written over the input");
+        let hard = dir.join("hard.vaec");
+        std::fs::hard_link(&input, &hard).unwrap();
+        assert_fails(&encode(&hard, &[]), "written over the input");
+    }
+    assert_eq!(std::fs::read(&input).unwrap(), before, "the input changed");
+    // decode's input is protected the same way
+    let coded = coded_crop(&dir);
+    let coded_before = std::fs::read(&coded).unwrap();
+    #[cfg(unix)]
+    {
+        let link = dir.join("coded.png");
+        std::os::unix::fs::symlink(&coded, &link).unwrap();
+        let out = vaec(&[
+            "decode",
+            coded.to_str().unwrap(),
+            "-o",
+            link.to_str().unwrap(),
+            "--force",
+        ]);
+        assert_fails(&out, "written over the input");
+    }
+    assert_eq!(std::fs::read(&coded).unwrap(), coded_before);
+}
+
+#[test]
+fn encode_refuses_an_output_not_named_vaec_unless_asked() {
+    let dir = scratch("encode-ext");
+    let crop = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data_crop.png");
+    let jpg = dir.join("photo.jpg");
+    let out = vaec(&[
+        "encode",
+        crop.to_str().unwrap(),
+        "-o",
+        jpg.to_str().unwrap(),
+    ]);
+    assert_fails(&out, "--any-extension");
+    assert!(!jpg.exists());
+    let out = vaec(&[
+        "encode",
+        crop.to_str().unwrap(),
+        "-o",
+        jpg.to_str().unwrap(),
+        "--any-extension",
+    ]);
+    assert_succeeds(&out);
+    assert_eq!(&std::fs::read(&jpg).unwrap()[..4], b"VAEC");
+    // upper case is a .vaec name too
+    let upper = dir.join("PHOTO.VAEC");
+    assert_succeeds(&vaec(&[
+        "encode",
+        crop.to_str().unwrap(),
+        "-o",
+        upper.to_str().unwrap(),
+    ]));
+}

@@ -61,8 +61,8 @@ pub fn exit_code(failed: usize) -> ExitCode {
 }
 
 /// Runs `job` on every input with its output path; a failure is reported and the rest go on.
-/// All output paths are worked out first: two inputs that would write the same file are refused
-/// before anything is written.
+/// All output paths are worked out first: two inputs that would write the same file, or an output
+/// that is one of the inputs, are refused before anything is written.
 pub fn batch(
     inputs: &[PathBuf],
     output: Option<&Path>,
@@ -114,6 +114,20 @@ pub fn batch(
                 first.display(),
                 input.display(),
                 out.display()
+            )));
+        }
+    }
+    // an input is never written over, --force or not: by its own name or through a link
+    for (_, out) in &jobs {
+        let stdio = |p: &Path| p == Path::new("-");
+        let victim = inputs
+            .iter()
+            .find(|i| !stdio(i) && !stdio(out) && crate::io::same_file(i, out));
+        if let Some(victim) = victim {
+            return Err(Error::InvalidArgument(format!(
+                "{} would be written over the input {}; name another output",
+                out.display(),
+                victim.display()
             )));
         }
     }

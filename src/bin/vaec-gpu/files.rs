@@ -24,6 +24,8 @@ pub(crate) enum Rate {
 pub(crate) struct EncodeFlags {
     /// Overwrite an existing output.
     pub force: bool,
+    /// Allow an output name that does not end in `.vaec`.
+    pub any_extension: bool,
     /// Decode the result and print its PSNR.
     pub psnr: bool,
     /// Print timings and memory.
@@ -42,6 +44,15 @@ pub(crate) fn encode_one(
     flags: EncodeFlags,
 ) -> Result<()> {
     // refuse before doing the work, not only when writing
+    let is_vaec = output
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("vaec"));
+    if !is_vaec && output != Path::new("-") && !flags.any_extension {
+        return Err(vaec_gpu::Error::InvalidArgument(format!(
+            "{}: the output of encode is a .vaec file; name it .vaec (or pass --any-extension)",
+            output.display()
+        )));
+    }
     output_target(output, flags.force)?;
     let (mut picture, notes) = read_picture(input, limits)?;
     for note in notes {

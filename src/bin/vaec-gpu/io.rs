@@ -95,6 +95,26 @@ pub fn output_target(path: &Path, force: bool) -> Result<PathBuf> {
     Ok(target)
 }
 
+/// Whether `a` and `b` are the same file, also through a symbolic or hard link: on Unix the same
+/// device and inode, elsewhere the same canonical path. A path that does not exist is no file.
+pub fn same_file(a: &Path, b: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        match (std::fs::metadata(a), std::fs::metadata(b)) {
+            (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+            _ => false,
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
+            (Ok(a), Ok(b)) => a == b,
+            _ => false,
+        }
+    }
+}
+
 /// Writes `data` to `path` through a temporary file renamed into place, so that a failure never
 /// leaves a half-written output; see [`output_target`] for what may be replaced.
 pub fn write_atomic(path: &Path, data: &[u8], force: bool) -> Result<()> {

@@ -101,6 +101,10 @@ enum Command {
         /// file the link points to is written
         #[arg(short, long)]
         force: bool,
+        /// Write to an output whose name does not end in .vaec (refused by default, so that a
+        /// slip such as `-o photo.jpg` does not leave .vaec bytes under a picture's name)
+        #[arg(long)]
+        any_extension: bool,
         /// Also decode the result and print its PSNR
         #[arg(long)]
         psnr: bool,
@@ -332,6 +336,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             target_bpp,
             target_psnr,
             force,
+            any_extension,
             psnr,
             strip,
             exact,
@@ -350,6 +355,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             batch(inputs, output.as_deref(), &images, "vaec", |input, out| {
                 let flags = EncodeFlags {
                     force: *force,
+                    any_extension: *any_extension,
                     psnr: *psnr,
                     verbose: cli.verbose,
                     strip: *strip,
