@@ -9,14 +9,9 @@ use crate::entropy::{decode_symbols, CdfTables};
 use crate::format::{self, Limits};
 use crate::model::Model;
 
-/// The container parser on arbitrary bytes, and the alpha decoder on an alpha item it finds.
+/// The container parser on arbitrary bytes (it decodes an alpha item it finds).
 pub fn container(data: &[u8]) {
-    if let Ok(parsed) = format::parse(data, &Limits::default()) {
-        if let Some(alpha) = &parsed.side.alpha {
-            let (w, h) = (parsed.header.width, parsed.header.height);
-            let _ = format::decode_alpha(alpha, w as usize, h as usize);
-        }
-    }
+    let _ = format::parse(data, &Limits::default());
 }
 
 /// The rANS decoder with tables, indexes and a stream all taken from the bytes.
@@ -71,6 +66,7 @@ pub fn decode(data: &[u8]) {
     let limits = Limits {
         max_side: 256,
         max_pixels: 256 * 256,
+        ..Limits::default()
     };
     let _ = decode_latents_cpu(model, &bytes, &limits);
 }

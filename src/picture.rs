@@ -5,8 +5,11 @@
 
 use crate::codec::{Codec, Encoded, Target, Targeted};
 use crate::error::{Error, Result};
-use crate::format::{self, decode_alpha, encode_alpha, Header, Metadata, Side};
+use crate::format::{self, encode_alpha, Header, Metadata, Side};
 use crate::image::Image;
+
+/// The name JPEG's APP1 segment puts before an EXIF block.
+const EXIF_PREFIX: &[u8] = b"Exif\0\0";
 
 /// A picture and what it carries.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -163,11 +166,18 @@ impl Picture {
         }
     }
 
-    /// The side section that carries it.
+    /// The side section that carries it. EXIF is stored without JPEG's `Exif\0\0` prefix: one
+    /// given with it is stored without, so that a JPEG written from the file has it once.
     pub fn side(&self) -> Side {
+        let mut metadata = self.metadata.clone();
+        if let Some(exif) = &mut metadata.exif {
+            if exif.starts_with(EXIF_PREFIX) {
+                exif.drain(..EXIF_PREFIX.len());
+            }
+        }
         Side {
             alpha: self.alpha.as_deref().map(encode_alpha),
-            metadata: self.metadata.clone(),
+            metadata,
         }
     }
 
@@ -183,19 +193,15 @@ impl Picture {
         };
     }
 
-    /// The picture of a file: `image` is its decoded RGB.
-    fn decoded(image: Image, header: &Header, side: Side) -> Result<Picture> {
-        let alpha = match &side.alpha {
-            Some(coded) => Some(decode_alpha(coded, image.width, image.height)?),
-            None => None,
-        };
-        Ok(Picture {
+    /// The picture of a parsed file: `image` is its decoded RGB.
+    fn decoded(image: Image, parsed: format::Parsed) -> Picture {
+        Picture {
             image,
-            alpha,
-            gray: header.colour == format::COLOUR_GRAY8,
-            source_depth: header.source_bits(),
-            metadata: side.metadata,
-        })
+            alpha: parsed.alpha,
+            gray: parsed.header.colour == format::COLOUR_GRAY8,
+            source_depth: parsed.header.source_bits(),
+            metadata: parsed.side.metadata,
+        }
     }
 }
 
@@ -246,36 +252,26 @@ impl Codec {
     /// Encodes a picture at `quality`: its RGB through the network, the rest in the file's header
     /// and side section.
     pub fn encode_picture(&self, picture: &Picture, quality: f32) -> Result<Encoded> {
+        let side = self.checked_side(picture)?;
         let encoded = self.encode(&picture.image, quality)?;
-        self.attach(picture, encoded, &picture.side())
+        self.attach(picture, encoded, &side)
     }
 
-    /// Encodes a picture to a target: the side section counts towards a size target, and the
-    /// pixels get what is left.
+    /// The side section of `picture`, its metadata checked against the limits before any work.
+    fn checked_side(&self, picture: &Picture) -> Result<Side> {
+        let side = picture.side();
+        side.check(&self.options().limits)?;
+        Ok(side)
+    }
+
+    /// Encodes a picture to a target: the side section counts towards a size target (each try
+    /// measures the whole file), and the pixels get what is left.
     pub fn encode_picture_to_target(&self, picture: &Picture, target: Target) -> Result<Targeted> {
         // the alpha plane is deflated once, here, not per try
-        let side = picture.side();
-        let side_bytes = side.encoded_len();
-        let image = &picture.image;
-        let pixels = (image.width * image.height) as f64;
-        let side_bits = side_bytes as f64 * 8.0;
-        let out_of_reach = || {
-            Error::InvalidArgument(format!(
-                "the alpha plane and metadata alone take {side_bytes} bytes: the target leaves \
-                 nothing for the pixels"
-            ))
-        };
-        let target = match target {
-            Target::Bytes(b) => Target::Bytes(
-                b.checked_sub(side_bytes as u64)
-                    .filter(|&b| b > 0)
-                    .ok_or_else(out_of_reach)?,
-            ),
-            Target::BitsPerPixel(bpp) if bpp * pixels <= side_bits => return Err(out_of_reach()),
-            Target::BitsPerPixel(bpp) => Target::BitsPerPixel(bpp - side_bits / pixels),
-            psnr @ Target::Psnr(_) => psnr,
-        };
-        let mut targeted = self.encode_to_target(image, target)?;
+        let side = self.checked_side(picture)?;
+        // every try measures the whole file: pixels, alpha and metadata
+        let side_bytes = side.encoded_len() as u64;
+        let mut targeted = self.search_quality(&picture.image, target, side_bytes)?;
         targeted.encoded = self.attach(picture, targeted.encoded, &side)?;
         Ok(targeted)
     }
@@ -293,7 +289,7 @@ impl Codec {
     pub fn decode_picture(&self, bytes: &[u8]) -> Result<Picture> {
         let parsed = format::parse(bytes, &self.options().limits)?;
         let image = self.decode_parsed(&parsed, None)?;
-        Picture::decoded(image, &parsed.header, parsed.side)
+        Ok(Picture::decoded(image, parsed))
     }
 }
 

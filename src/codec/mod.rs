@@ -407,10 +407,8 @@ impl Codec {
                 rec.tensor_to_rgba8(t, off, (r.width(), r.height()), &pixels.buffer, target)
             })
         })?;
-        if let Some(coded) = &parsed.side.alpha {
-            let alpha = self
-                .ctx
-                .upload_alpha(&format::decode_alpha(coded, width, height)?)?;
+        if let Some(plane) = &parsed.alpha {
+            let alpha = self.ctx.upload_alpha(plane)?;
             self.ctx.run("alpha into the texture buffer", |rec| {
                 rec.merge_alpha(&alpha.buffer, (width, height), &pixels.buffer, pitch)
             })?;

@@ -31,6 +31,22 @@ pub struct Targeted {
 }
 
 impl Target {
+    /// Refuses a target no file can mean: a size of 0 bytes, or a bits-per-pixel or PSNR that is
+    /// not a positive finite number.
+    pub fn check(&self) -> Result<()> {
+        let ok = match *self {
+            Target::Bytes(bytes) => bytes > 0,
+            Target::BitsPerPixel(v) | Target::Psnr(v) => v.is_finite() && v > 0.0,
+        };
+        match ok {
+            true => Ok(()),
+            false => Err(Error::InvalidArgument(format!(
+                "target {self:?}: a size must be at least 1 byte, bits per pixel and PSNR \
+                 positive finite numbers"
+            ))),
+        }
+    }
+
     /// The measure that rate control steers, on a scale where it is roughly linear in the
     /// quality: the log of the file size, or the PSNR.
     fn scale(&self, measured: f64) -> f64 {
@@ -70,6 +86,18 @@ impl Codec {
     /// meets is
     /// [`Error::TargetOutOfReach`], naming the nearest.
     pub fn encode_to_target(&self, image: &Image, target: Target) -> Result<Targeted> {
+        self.search_quality(image, target, 0)
+    }
+
+    /// [`Codec::encode_to_target`] for a file that will carry `extra_bytes` more than the coded
+    /// pixels (a side section): every size it measures includes them.
+    pub(crate) fn search_quality(
+        &self,
+        image: &Image,
+        target: Target,
+        extra_bytes: u64,
+    ) -> Result<Targeted> {
+        target.check()?;
         self.check_encodable(image)?;
         let y = self.analysis(image)?;
         let pixels = (image.width * image.height) as f64;
@@ -77,7 +105,7 @@ impl Codec {
         let mut attempt = |q8: u16| -> Result<(bool, Encoded, f64)> {
             tries += 1;
             let encoded = self.encode_analysed(image, &y, q8, None)?;
-            let bytes = encoded.bytes.len() as f64;
+            let bytes = (encoded.bytes.len() as u64 + extra_bytes) as f64;
             Ok(match target {
                 Target::Bytes(limit) => (bytes <= limit as f64, encoded, bytes),
                 Target::BitsPerPixel(bpp) => (bytes * 8.0 <= bpp * pixels, encoded, bytes),

@@ -19,19 +19,47 @@ pub fn encode_alpha(alpha: &[u8]) -> Vec<u8> {
     out
 }
 
-/// Decodes [`encode_alpha`]'s output for a `width x height` picture; inflating stops at the
-/// plane's size, so a hostile item cannot allocate more.
+/// The most samples one deflated byte can expand to (a run of 258 bytes in 2 bits, rounded up).
+const MAX_INFLATE_RATIO: usize = 1100;
+
+/// Decodes [`encode_alpha`]'s output for a `width x height` picture. The deflate stream must give
+/// exactly the plane and end where the item ends (junk after it is an error); inflating stops at
+/// the plane's size, and an item too short to hold the plane is refused before anything is
+/// allocated, so a hostile item cannot allocate more than the picture's alpha.
 pub fn decode_alpha(coded: &[u8], width: usize, height: usize) -> Result<Vec<u8>> {
+    use miniz_oxide::inflate::core::{decompress, inflate_flags, DecompressorOxide};
+    use miniz_oxide::inflate::TINFLStatus;
     let bad = |why: String| Error::Format(format!("alpha plane: {why}"));
     let (&method, deflated) = coded.split_first().ok_or_else(|| bad("empty".into()))?;
     if method != METHOD {
         return Err(bad(format!("unknown coding method {method}")));
     }
-    let size = width * height;
-    let plane = miniz_oxide::inflate::decompress_to_vec_with_limit(deflated, size)
-        .map_err(|_| bad("corrupt, or more samples than the picture has".into()))?;
-    if plane.len() != size {
-        return Err(bad(format!("{} samples for {width}x{height}", plane.len())));
+    let size = width.saturating_mul(height);
+    if size > deflated.len().saturating_mul(MAX_INFLATE_RATIO) {
+        return Err(bad(format!(
+            "{} bytes cannot hold {width}x{height} samples",
+            deflated.len()
+        )));
     }
-    Ok(plane)
+    let mut plane = vec![0; size];
+    let flags = inflate_flags::TINFL_FLAG_USING_NON_WRAPPING_OUTPUT_BUF;
+    let (status, read, written) = decompress(
+        &mut DecompressorOxide::new(),
+        deflated,
+        &mut plane,
+        0,
+        flags,
+    );
+    match status {
+        TINFLStatus::Done if written == size && read == deflated.len() => Ok(plane),
+        TINFLStatus::Done if written != size => {
+            Err(bad(format!("{written} samples for {width}x{height}")))
+        }
+        TINFLStatus::Done => Err(bad(format!(
+            "{} unexpected bytes after the samples",
+            deflated.len() - read
+        ))),
+        TINFLStatus::HasMoreOutput => Err(bad(format!("more samples than {width}x{height}"))),
+        _ => Err(bad("corrupt or truncated".into())),
+    }
 }

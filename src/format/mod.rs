@@ -41,6 +41,11 @@ pub const COLOUR_GRAY8: u8 = 1;
 /// Deepest source the header records (bits per sample).
 pub const MAX_SOURCE_DEPTH: u8 = 16;
 
+/// The most bytes an ICC profile, EXIF block or XMP packet may have (each), in a file or in a
+/// picture to encode: 16 MiB, more than any camera or colour tool writes (JPEG itself holds at
+/// most 16.7 MB of ICC profile and 64 KB of EXIF).
+pub const MAX_METADATA_BYTES: u64 = 16 << 20;
+
 /// Limits on what a decoder accepts, checked before allocating.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Limits {
@@ -48,14 +53,18 @@ pub struct Limits {
     pub max_side: u32,
     /// Largest width x height.
     pub max_pixels: u64,
+    /// Largest ICC profile, EXIF block or XMP packet (each).
+    pub max_metadata_bytes: u64,
 }
 
 impl Default for Limits {
-    /// Admits 8K photos (8192 x 8192 = 64 Mpx, sides up to 32768).
+    /// Admits 8K photos (8192 x 8192 = 64 Mpx, sides up to 32768) and metadata items of up to
+    /// [`MAX_METADATA_BYTES`].
     fn default() -> Self {
         Limits {
             max_side: 32768,
             max_pixels: 8192 * 8192,
+            max_metadata_bytes: MAX_METADATA_BYTES,
         }
     }
 }
@@ -135,6 +144,9 @@ pub struct Parsed<'a> {
     pub header_bytes: usize,
     /// What the picture carries besides its RGB pixels, checksums verified.
     pub side: Side,
+    /// The alpha plane decoded from `side` (`width * height` samples), checked whole: the file
+    /// is refused before any GPU work when it is damaged.
+    pub alpha: Option<Vec<u8>>,
 }
 
 /// Serializes a header and its substreams.
@@ -325,12 +337,19 @@ pub fn parse<'a>(bytes: &'a [u8], limits: &Limits) -> Result<Parsed<'a>> {
             )))
         }
         0 => Side::default(),
-        _ => Side::parse(&bytes[at..])?,
+        _ => Side::parse(&bytes[at..], limits)?,
     };
+    let (w, h) = (header.width as usize, header.height as usize);
+    let alpha = side
+        .alpha
+        .as_deref()
+        .map(|coded| decode_alpha(coded, w, h))
+        .transpose()?;
     Ok(Parsed {
         header,
         streams,
         header_bytes: header_len,
         side,
+        alpha,
     })
 }

@@ -2,6 +2,7 @@
 //! plane, an ICC profile, EXIF and XMP). It follows the last substream when the header's flag
 //! bit 0 is set; a file without it is byte-identical to one written before it existed.
 
+use super::Limits;
 use crate::error::{Error, Result};
 
 /// Header flag bit 0: a side section follows the substreams.
@@ -41,6 +42,16 @@ impl Side {
         ]
     }
 
+    /// Checks each metadata item against `limits` (a picture to encode, before it is written).
+    pub(crate) fn check(&self, limits: &Limits) -> Result<()> {
+        for (index, (_, item)) in self.items().into_iter().enumerate().skip(1) {
+            if let Some(item) = item {
+                check_metadata_len(index, item.len() as u64, limits)?;
+            }
+        }
+        Ok(())
+    }
+
     /// Whether nothing is carried.
     pub fn is_empty(&self) -> bool {
         self.items().iter().all(|(_, v)| v.is_none())
@@ -76,8 +87,9 @@ impl Side {
         Ok(())
     }
 
-    /// Parses a section that must fill `bytes` exactly, checking every length and CRC.
-    pub(crate) fn parse(bytes: &[u8]) -> Result<Side> {
+    /// Parses a section that must fill `bytes` exactly, checking every length and CRC, and each
+    /// metadata item's length against `limits` before it is copied.
+    pub(crate) fn parse(bytes: &[u8], limits: &Limits) -> Result<Side> {
         let bad = |why: String| Err(Error::Format(format!("side section: {why}")));
         let Some((&count, rest)) = bytes.split_first() else {
             return bad("missing (the header's flag says there is one)".into());
@@ -103,6 +115,9 @@ impl Side {
             if len > data.len() {
                 return bad(format!("item of {len} bytes runs past the end of the file"));
             }
+            if index > 0 {
+                check_metadata_len(index, len as u64, limits)?;
+            }
             let (item, tail) = data.split_at(len);
             if crc32fast::hash(item) != crc {
                 return bad(format!(
@@ -124,6 +139,18 @@ impl Side {
         }
         Ok(side)
     }
+}
+
+/// Refuses a metadata item (index 1 ICC, 2 EXIF, 3 XMP) over the limit.
+fn check_metadata_len(index: usize, len: u64, limits: &Limits) -> Result<()> {
+    if len <= limits.max_metadata_bytes {
+        return Ok(());
+    }
+    Err(Error::Limit {
+        what: ["", "ICC profile (bytes)", "EXIF (bytes)", "XMP (bytes)"][index],
+        value: len,
+        limit: limits.max_metadata_bytes,
+    })
 }
 
 #[cfg(test)]
@@ -150,6 +177,17 @@ mod tests {
         assert_eq!(decode_alpha(&encode_alpha(&noise), w, h).unwrap(), noise);
         assert!(decode_alpha(&coded, w, h - 1).is_err());
         assert!(decode_alpha(&coded[..coded.len() / 2], w, h).is_err());
+        // junk after the deflate stream, inside the item, is an error
+        let junk_after = [&coded[..], b"junk"].concat();
+        let err = decode_alpha(&junk_after, w, h).unwrap_err().to_string();
+        assert!(err.contains("unexpected bytes"), "{err}");
+        // a bomb (64 MiB of zeros in about 64 KB) is refused at the plane's size
+        let bomb = encode_alpha(&vec![0; 64 << 20]);
+        let err = decode_alpha(&bomb, w, h).unwrap_err().to_string();
+        assert!(err.contains("more samples"), "{err}");
+        // a header claiming a huge plane with a tiny item is refused before allocating
+        let err = decode_alpha(&coded, 30000, 30000).unwrap_err().to_string();
+        assert!(err.contains("cannot hold"), "{err}");
         // garbage is an error or a plane of the right size, never a panic
         let mut rng = crate::rng::Rng::new(5);
         for len in 0..2000 {
@@ -174,16 +212,25 @@ mod tests {
         let mut bytes = Vec::new();
         side.write(&mut bytes).unwrap();
         assert_eq!(bytes.len(), side.encoded_len());
-        assert_eq!(Side::parse(&bytes).unwrap(), side);
+        let limits = Limits::default();
+        assert_eq!(Side::parse(&bytes, &limits).unwrap(), side);
         for cut in [0, 1, bytes.len() - 1] {
-            assert!(Side::parse(&bytes[..cut]).is_err(), "cut at {cut}");
+            assert!(Side::parse(&bytes[..cut], &limits).is_err(), "cut at {cut}");
         }
         let mut flipped = bytes.clone();
         *flipped.last_mut().unwrap() ^= 1;
-        assert!(Side::parse(&flipped).is_err());
+        assert!(Side::parse(&flipped, &limits).is_err());
         let mut longer = bytes.clone();
         longer.push(0);
-        assert!(Side::parse(&longer).is_err());
+        assert!(Side::parse(&longer, &limits).is_err());
+        // a metadata item over the limit is refused by its length, before it is copied
+        let small = Limits {
+            max_metadata_bytes: 3,
+            ..limits
+        };
+        let err = Side::parse(&bytes, &small).unwrap_err();
+        assert!(matches!(err, Error::Limit { value: 4, .. }), "{err}");
+        assert!(side.check(&small).is_err() && side.check(&limits).is_ok());
         assert_eq!(Side::default().encoded_len(), 0);
     }
 }
