@@ -439,3 +439,70 @@ fn encode_refuses_an_output_not_named_vaec_unless_asked() {
         upper.to_str().unwrap(),
     ]));
 }
+
+#[test]
+fn targets_are_checked_when_the_command_line_is_read() {
+    let crop = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data_crop.png");
+    let dir = scratch("targets");
+    let out = dir.join("t.vaec");
+    for (flag, value, why) in [
+        ("--target-size", "0", "at least 1 byte"),
+        ("--target-size", "-5", "is not a size"),
+        ("--target-bpp", "NaN", "not a positive number"),
+        ("--target-bpp", "-1", "not a positive number"),
+        ("--target-psnr", "inf", "not a positive number"),
+    ] {
+        let o = vaec(&[
+            "encode",
+            crop.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+            flag,
+            value,
+        ]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            !o.status.success() && err.contains(why),
+            "{flag} {value}: {err}"
+        );
+        assert!(!out.exists());
+    }
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_closed_pipe_ends_the_program_quietly() {
+    use std::os::unix::process::ExitStatusExt;
+    let dir = scratch("pipe");
+    let coded = coded_crop(&dir);
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_vaec-gpu"))
+        .args(["info", coded.to_str().unwrap(), coded.to_str().unwrap()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take()); // the reader goes away before the first line
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked") && err.is_empty(), "{err}");
+    assert_eq!(out.status.signal(), Some(libc::SIGPIPE), "{:?}", out.status);
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn no_noise_from_the_drivers_without_a_runtime_dir() {
+    let dir = scratch("quiet");
+    let crop = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data_crop.png");
+    let coded = dir.join("q.vaec");
+    for backend in ["vulkan", "gl"] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_vaec-gpu"))
+            .args(["--backend", backend, "encode", crop.to_str().unwrap()])
+            .args(["-o", coded.to_str().unwrap(), "--force"])
+            .env_remove("XDG_RUNTIME_DIR")
+            .output()
+            .unwrap();
+        assert_succeeds(&out);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.is_empty(), "{backend}: {err}");
+    }
+}

@@ -1,6 +1,7 @@
-//! Metadata in the containers of other formats, where the image crate stops short: XMP in PNG (an
-//! iTXt chunk), JPEG (an APP1 segment) and WebP (an `XMP ` chunk), EXIF and XMP in TIFF (tags of the first directory, the
-//! EXIF directories copied as sub-directories) and EXIF out of a TIFF; a JPEG completeness check.
+//! Metadata into the containers of other formats, where the image crate stops short: XMP in PNG
+//! (an iTXt chunk), JPEG (an APP1 segment) and WebP (an `XMP ` chunk), EXIF and XMP in TIFF (tags
+//! of the first directory, the EXIF directories copied as sub-directories); and EXIF out of a
+//! TIFF, which shares the directory reader. What the decoders of inputs miss is `input_meta.rs`.
 
 /// PNG's and TIFF's keyword and JPEG's segment name for XMP.
 const PNG_XMP_KEYWORD: &[u8] = b"XML:com.adobe.xmp";
@@ -15,60 +16,6 @@ const LAYOUT_TAGS: [u16; 24] = [
     254, 255, 256, 257, 258, 259, 262, 266, 273, 277, 278, 279, 284, 292, 293, 317, 320, 322, 323,
     324, 325, 338, 339, 513,
 ];
-
-/// Whether a JPEG's segments and entropy-coded data run up to an end-of-image marker (data after
-/// it, such as a camera's trailer, is allowed).
-pub fn jpeg_is_complete(b: &[u8]) -> bool {
-    let mut at = 2; // after SOI
-    loop {
-        // the next marker: 0xFF, fill bytes 0xFF, then the marker code
-        while b.get(at) == Some(&0xFF) && b.get(at + 1) == Some(&0xFF) {
-            at += 1;
-        }
-        let (Some(&0xFF), Some(&code)) = (b.get(at), b.get(at + 1)) else {
-            return false;
-        };
-        match code {
-            0xD9 => return true,
-            0x01 | 0xD0..=0xD7 => at += 2,
-            _ => {
-                let Some(len) = b.get(at + 2..at + 4) else {
-                    return false;
-                };
-                at += 2 + u16::from_be_bytes([len[0], len[1]]) as usize;
-                if code == 0xDA {
-                    // entropy-coded data up to the next marker that is not a stuffed 0xFF00 or RSTn
-                    loop {
-                        match (b.get(at), b.get(at + 1)) {
-                            (Some(0xFF), Some(0x00 | 0xD0..=0xD7)) => at += 2,
-                            (Some(0xFF), Some(_)) => break,
-                            (Some(_), _) => at += 1,
-                            (None, _) => return false,
-                        }
-                    }
-                }
-            }
-        }
-    }
-}
-
-/// Sets XMP's `tiff:Orientation` (attribute or element) to 1, as EXIF's is once it is applied.
-pub fn reset_xmp_orientation(xmp: &mut [u8]) {
-    for pattern in [&b"tiff:Orientation=\""[..], b"tiff:Orientation>"] {
-        let mut from = 0;
-        while let Some(at) = find(&xmp[from..], pattern) {
-            let digit = from + at + pattern.len();
-            if xmp.get(digit).is_some_and(|d| (b'2'..=b'8').contains(d)) {
-                xmp[digit] = b'1';
-            }
-            from = digit;
-        }
-    }
-}
-
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|w| w == needle)
-}
 
 /// Inserts an uncompressed iTXt chunk with the XMP packet after a PNG's IHDR.
 pub fn png_xmp(png: &mut Vec<u8>, xmp: &[u8]) -> Result<(), String> {

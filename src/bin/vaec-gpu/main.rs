@@ -6,6 +6,7 @@ mod batch;
 mod embed;
 mod eval;
 mod files;
+mod input_meta;
 mod io;
 mod picture;
 
@@ -86,15 +87,17 @@ enum Command {
         /// Instead of --quality: the best quality whose file is at most SIZE (bytes, or KiB,
         /// MiB), found by a search over the qualities on the real file (g_a runs once); the alpha
         /// plane and metadata count towards it
-        #[arg(long, value_parser = parse_bytes, value_name = "SIZE",
+        #[arg(long, value_parser = parse_target_size, value_name = "SIZE", allow_hyphen_values = true,
               conflicts_with_all = ["quality", "target_bpp", "target_psnr"])]
         target_size: Option<u64>,
         /// Instead of --quality: the best quality whose file has at most BPP bits per pixel
-        #[arg(long, value_name = "BPP", conflicts_with_all = ["quality", "target_psnr"])]
+        #[arg(long, value_name = "BPP", value_parser = parse_positive, allow_hyphen_values = true,
+              conflicts_with_all = ["quality", "target_psnr"])]
         target_bpp: Option<f64>,
         /// Instead of --quality: the smallest file whose decoded picture has a PSNR of at least
         /// DB (each try decodes, so this is slower than a size target)
-        #[arg(long, value_name = "DB", conflicts_with = "quality")]
+        #[arg(long, value_name = "DB", value_parser = parse_positive, allow_hyphen_values = true,
+              conflicts_with = "quality")]
         target_psnr: Option<f64>,
         /// Overwrite existing outputs (regular files only: a directory, device or pipe is never
         /// replaced); an output that is a symbolic link is refused without this, and with it the
@@ -199,12 +202,42 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    // a reader that closes the pipe early (`| head`) ends the program quietly, as it does for
+    // other command-line tools, instead of a panic on the next line printed
+    #[cfg(unix)]
+    // SAFETY: at the start of main, before any thread: sets the default action of one signal
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+    quiet_runtime_dir();
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("vaec-gpu: {}", explain(&e));
             ExitCode::FAILURE
+        }
+    }
+}
+
+/// Mesa's Vulkan and GL drivers print "XDG_RUNTIME_DIR is invalid or not set" (through
+/// libwayland) when the variable is unset, as on servers and in containers: give them a private
+/// one (made with mode 0700, as the spec asks) so that the program makes no noise of others.
+fn quiet_runtime_dir() {
+    #[cfg(target_os = "linux")]
+    if std::env::var_os("XDG_RUNTIME_DIR").is_none() {
+        use std::os::unix::fs::DirBuilderExt;
+        // SAFETY: getuid has no preconditions
+        let uid = unsafe { libc::getuid() };
+        let dir = std::env::temp_dir().join(format!("vaec-gpu-runtime-{uid}"));
+        let made = std::fs::DirBuilder::new().mode(0o700).create(&dir);
+        let owned = std::fs::symlink_metadata(&dir).is_ok_and(|m| {
+            use std::os::unix::fs::MetadataExt;
+            m.is_dir() && m.uid() == uid && m.mode() & 0o777 == 0o700
+        });
+        if made.is_ok() || owned {
+            // SAFETY: at the start of main, before any thread reads the environment
+            unsafe { std::env::set_var("XDG_RUNTIME_DIR", &dir) };
         }
     }
 }
@@ -304,6 +337,22 @@ fn parse_bytes(s: &str) -> std::result::Result<u64, String> {
         return Err(format!("{s:?} is not a size"));
     }
     Ok((n * scale as f64) as u64)
+}
+
+/// A size target: a size (see [`parse_bytes`]) of at least one byte.
+fn parse_target_size(s: &str) -> std::result::Result<u64, String> {
+    match parse_bytes(s)? {
+        0 => Err(format!("{s:?}: a target size must be at least 1 byte")),
+        n => Ok(n),
+    }
+}
+
+/// A positive finite number (a bits-per-pixel or PSNR target).
+fn parse_positive(s: &str) -> std::result::Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 => Ok(v),
+        _ => Err(format!("{s:?} is not a positive number")),
+    }
 }
 
 fn limits(cli: &Cli) -> Limits {

@@ -5,15 +5,18 @@
 use std::io::Cursor;
 use std::path::Path;
 
+use image::metadata::Orientation;
 use image::{DynamicImage, ImageDecoder, ImageEncoder};
 use vaec_gpu::format::{self, Limits, Metadata};
 use vaec_gpu::{Error, Image, Picture, Result};
 
-use crate::embed;
 use crate::io::{max_input_bytes, output_format, read_input, write_atomic};
+use crate::{embed, input_meta};
 
 /// The most EXIF bytes one JPEG APP1 segment holds (65533 less the `Exif\0\0` name).
 const JPEG_MAX_EXIF: usize = 65527;
+/// The most ICC profile bytes a JPEG holds: 255 APP2 segments of 65519.
+const JPEG_MAX_ICC: usize = 255 * 65519;
 
 /// The RGB pixels of a picture from `path`, upright (see [`read_picture`]).
 pub fn read_image(path: &Path, limits: &Limits) -> Result<Image> {
@@ -24,14 +27,27 @@ pub fn read_image(path: &Path, limits: &Limits) -> Result<Image> {
 /// `limits` before any pixel is decoded and the decoder's allocations are bounded; it is turned
 /// upright by its EXIF orientation. Returns a note for everything the codec cannot keep.
 pub fn read_picture(path: &Path, limits: &Limits) -> Result<(Picture, Vec<String>)> {
-    let bytes = read_input(path, max_input_bytes(limits))?;
+    let mut bytes = read_input(path, max_input_bytes(limits))?;
+    let mut notes = Vec::new();
+    let max_meta = limits.max_metadata_bytes;
+    let mib = |n: u64| n as f64 / (1 << 20) as f64;
+    // the PNG decoder fails the whole picture on an eXIf chunk over its allocation limit
+    if let Some((without, len)) = input_meta::png_without_large(&bytes, b"eXIf", max_meta) {
+        notes.push(format!(
+            "its EXIF ({:.1} MiB) is over the {:.0} MiB limit for metadata; it is left out",
+            mib(len),
+            mib(max_meta)
+        ));
+        bytes = without;
+    }
     let bad = |e: image::ImageError| Error::Image(format!("{}: {e}", path.display()));
     let reader = || {
         image::ImageReader::new(Cursor::new(&bytes[..]))
             .with_guessed_format()
             .map_err(|e| Error::Image(format!("{}: {e}", path.display())))
     };
-    if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) && !embed::jpeg_is_complete(&bytes) {
+    let is_jpeg = bytes.starts_with(&[0xFF, 0xD8, 0xFF]);
+    if is_jpeg && !input_meta::jpeg_is_complete(&bytes) {
         // the JPEG decoder fills a missing end with grey instead of failing
         return Err(Error::Image(format!(
             "{}: the JPEG is truncated (it has no end-of-image marker)",
@@ -44,8 +60,10 @@ pub fn read_picture(path: &Path, limits: &Limits) -> Result<(Picture, Vec<String
     decoder_limits.max_image_width = Some(w);
     decoder_limits.max_image_height = Some(h);
     // RGBA at 16 bits per sample, and a conversion of it
-    let max_alloc = (w as u64 * h as u64).saturating_mul(16).max(1 << 20);
-    decoder_limits.max_alloc = Some(max_alloc);
+    let max_pixel_bytes = (w as u64 * h as u64).saturating_mul(16).max(1 << 20);
+    // and the ICC profile, EXIF and XMP up to their limit: a small picture's metadata is not
+    // refused (the PNG decoder dropped a 1 MiB profile without a word)
+    decoder_limits.max_alloc = Some(max_pixel_bytes.saturating_add(3 * max_meta));
     let mut decoder: Box<dyn ImageDecoder> = match embed::is_tiff(&bytes) {
         // image 0.25.10 turns its limits into ones that refuse a strip taller than the picture
         // and lose the tags: the tiff crate's own limits bound the decoder instead
@@ -58,34 +76,88 @@ pub fn read_picture(path: &Path, limits: &Limits) -> Result<(Picture, Vec<String
             Box::new(reader.into_decoder().map_err(bad)?)
         }
     };
-    if decoder.total_bytes() > max_alloc {
+    if decoder.total_bytes() > max_pixel_bytes {
         return Err(Error::Limit {
             what: "decoded picture size (bytes)",
             value: decoder.total_bytes(),
-            limit: max_alloc,
+            limit: max_pixel_bytes,
         });
     }
-    let orientation = decoder.orientation().map_err(bad)?;
-    let icc = decoder.icc_profile().map_err(bad)?;
+    let mut orientation = decoder.orientation().map_err(bad)?;
+    let mut icc = decoder.icc_profile().map_err(bad)?;
     let mut exif = decoder.exif_metadata().map_err(bad)?;
     if exif.is_none() {
         // the image crate reads no EXIF out of a TIFF
         exif = embed::exif_from_tiff(&bytes);
     }
+    if let Some(first) = is_jpeg
+        .then(|| input_meta::jpeg_first_exif(&bytes))
+        .flatten()
+    {
+        // several EXIF segments: the first counts, as for other readers
+        orientation = Orientation::from_exif_chunk(&first).unwrap_or(Orientation::NoTransforms);
+        exif = Some(first);
+    }
     let mut xmp = decoder.xmp_metadata().map_err(bad)?;
+    if exif
+        .as_deref()
+        .and_then(Orientation::from_exif_chunk)
+        .is_none()
+    {
+        // no orientation in EXIF: XMP's tiff:Orientation, if it has one
+        if let Some(o) = xmp.as_deref().and_then(input_meta::xmp_orientation) {
+            orientation = Orientation::from_exif(o).unwrap_or(orientation);
+        }
+    }
+    if icc.is_none() && input_meta::png_has_chunk(&bytes, b"iCCP") {
+        notes.push(format!(
+            "its ICC profile could not be read (over the {:.0} MiB limit for metadata, or \
+             damaged); it is left out",
+            mib(max_meta)
+        ));
+    }
+    if let Some((len, segments)) = is_jpeg
+        .then(|| input_meta::jpeg_extended_xmp(&bytes))
+        .flatten()
+    {
+        notes.push(format!(
+            "its extended XMP ({len} bytes in {segments} segments) is not carried; the main XMP \
+             packet is"
+        ));
+        if let Some(xmp) = &mut xmp {
+            input_meta::drop_extended_xmp_claim(xmp);
+        }
+    }
+    for (what, item) in [
+        ("ICC profile", &mut icc),
+        ("EXIF", &mut exif),
+        ("XMP", &mut xmp),
+    ] {
+        if let Some(len) = item
+            .as_ref()
+            .map(|v| v.len() as u64)
+            .filter(|&n| n > max_meta)
+        {
+            notes.push(format!(
+                "its {what} ({:.1} MiB) is over the {:.0} MiB limit for metadata; it is left out",
+                mib(len),
+                mib(max_meta)
+            ));
+            *item = None;
+        }
+    }
     let source_colour = decoder.original_color_type();
     let mut img = DynamicImage::from_decoder(decoder).map_err(bad)?;
     img.apply_orientation(orientation);
     // the pixels are upright now: a viewer must not turn them again
     if let Some(exif) = &mut exif {
-        let _ = image::metadata::Orientation::remove_from_exif_chunk(exif);
+        let _ = Orientation::remove_from_exif_chunk(exif);
     }
     if let Some(xmp) = &mut xmp {
-        embed::reset_xmp_orientation(xmp);
+        input_meta::reset_xmp_orientation(xmp);
     }
     let colour = img.color();
     let depth = (source_colour.bits_per_pixel() / u16::from(source_colour.channel_count())) as u8;
-    let mut notes = Vec::new();
     if depth > 8 {
         notes.push(format!(
             "{depth}-bit samples are coded at 8 bits (the file records the source depth)"
@@ -153,8 +225,10 @@ pub fn write_picture(picture: &Picture, path: &Path, force: bool) -> Result<Vec<
     drop_note("EXIF metadata", meta.exif.is_none() || exif_written);
     drop_note("XMP metadata", meta.xmp.is_none() || xmp_written);
     let mut img = to_dynamic(picture, alpha_written);
-    if format == F::Pnm || (format == F::Tiff && img.color() == image::ColorType::La8) {
-        // PPM means P6; the TIFF encoder has no gray-with-alpha layout
+    let la8 = img.color() == image::ColorType::La8;
+    if format == F::Pnm || (matches!(format, F::Tiff | F::Bmp) && la8) {
+        // PPM means P6; the TIFF encoder has no gray-with-alpha layout, and the BMP encoder
+        // writes one as gray without its alpha
         img = match img.color().has_alpha() {
             true => img.to_rgba8().into(),
             false => img.to_rgb8().into(),
@@ -163,7 +237,12 @@ pub fn write_picture(picture: &Picture, path: &Path, force: bool) -> Result<Vec<
     let encode_error = |e: image::ImageError| Error::Image(format!("{}: {e}", path.display()));
     let mut bytes = Vec::new();
     let (w, h, layout) = (img.width(), img.height(), img.color().into());
-    let icc = meta.icc.clone().filter(|_| icc_written);
+    let mut icc = meta.icc.clone().filter(|_| icc_written);
+    if format == F::Jpeg && icc.as_ref().is_some_and(|p| p.len() > JPEG_MAX_ICC) {
+        // the encoder refuses it and with it the whole picture
+        notes.push("an ICC profile over 16.7 MB does not fit a JPEG; it is not written".into());
+        icc = None;
+    }
     let mut exif = meta.exif.clone().filter(|_| exif_written);
     if format == F::Jpeg && exif.as_ref().is_some_and(|e| e.len() > JPEG_MAX_EXIF) {
         // the image crate would write a segment whose length field overflows
