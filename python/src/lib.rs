@@ -5,7 +5,7 @@ use numpy::{PyArray1, PyArrayMethods, PyReadonlyArrayDyn, PyUntypedArrayMethods}
 use pyo3::create_exception;
 use pyo3::exceptions::{PyException, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict};
+use pyo3::types::{PyBytes, PyDict, PyMemoryView};
 use vaec_gpu::format::{self, Limits, Metadata};
 use vaec_gpu::model::hex;
 use vaec_gpu::{Backend, CodecOptions, Error, GpuContext, Model, Picture};
@@ -42,6 +42,17 @@ fn py_err(e: Error) -> PyErr {
         }
         _ => VaecError::new_err(msg),
     }
+}
+
+/// The bytes of any bytes-like object (bytes, bytearray, memoryview, a uint8 array): bytes as
+/// they are, anything else through the buffer protocol (a memoryview's copy). Objects without a
+/// buffer are a TypeError, as in `memoryview(obj)`.
+fn bytes_like<'py>(data: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyBytes>> {
+    if let Ok(bytes) = data.cast::<PyBytes>() {
+        return Ok(bytes.clone());
+    }
+    let copy = PyMemoryView::from(data)?.call_method0("tobytes")?;
+    Ok(copy.cast_into::<PyBytes>()?)
 }
 
 fn backend(name: Option<&str>) -> PyResult<Option<Backend>> {
@@ -103,7 +114,8 @@ impl Codec {
 
     /// encode(array, quality=6.0, icc=None, exif=None, xmp=None, exact=False) -> bytes: a uint8
     /// array of HxW (gray), HxWx1, HxWx2 (gray, alpha), HxWx3 (RGB) or HxWx4 (RGBA) as a .vaec
-    /// file, with an ICC profile, EXIF (TIFF-structured, no "Exif\0\0") and XMP carried along.
+    /// file, with an ICC profile, EXIF (TIFF-structured; a leading "Exif\0\0" is dropped) and
+    /// XMP carried along, each at most 16 MiB.
     /// Alpha is kept losslessly (an opaque one costs nothing); the colour under fully
     /// transparent pixels is replaced by a cheap smooth fill unless `exact`.
     #[pyo3(signature = (array, quality=6.0, icc=None, exif=None, xmp=None, exact=false))]
@@ -147,10 +159,16 @@ impl Codec {
         Ok(PyBytes::new(py, &bytes))
     }
 
-    /// decode(data) -> numpy.ndarray: a .vaec file as a uint8 array in the layout it was coded
+    /// decode(data) -> numpy.ndarray: a .vaec file (bytes or any bytes-like object) as a uint8 array in the layout it was coded
     /// from: HxW (gray), HxWx2 (gray, alpha), HxWx3 (RGB) or HxWx4 (RGBA). `info(data)` has its
     /// ICC profile, EXIF and XMP.
-    fn decode<'py>(&self, py: Python<'py>, data: &[u8]) -> PyResult<Bound<'py, PyAny>> {
+    fn decode<'py>(
+        &self,
+        py: Python<'py>,
+        data: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let data = bytes_like(data)?;
+        let data = data.as_bytes();
         let picture = py.detach(|| self.inner.decode_picture(data)).map_err(py_err)?;
         let (h, w, c) = (picture.image.height, picture.image.width, picture.channels());
         let flat = PyArray1::from_vec(py, picture.samples());
@@ -187,9 +205,12 @@ impl Codec {
     }
 }
 
-/// info(data) -> dict: the header of a .vaec file, without decoding it.
+/// info(data) -> dict: the header of a .vaec file (bytes or any bytes-like object), without
+/// decoding the pixels (the alpha plane and the metadata are checked whole).
 #[pyfunction]
-fn info<'py>(py: Python<'py>, data: &[u8]) -> PyResult<Bound<'py, PyDict>> {
+fn info<'py>(py: Python<'py>, data: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyDict>> {
+    let data = bytes_like(data)?;
+    let data = data.as_bytes();
     let parsed = format::parse(data, &Limits::default()).map_err(py_err)?;
     let h = &parsed.header;
     let d = PyDict::new(py);

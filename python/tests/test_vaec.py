@@ -145,3 +145,47 @@ def test_one_codec_serves_several_threads():
         t.join()
     assert not errors
     assert all(np.array_equal(r, codec.decode(expected)) for r in results)
+
+
+def test_any_bytes_like_object_decodes():
+    data = vaec_gpu.encode(crop(), quality=3)
+    want = vaec_gpu.decode(data)
+    for like in (bytearray(data), memoryview(data), np.frombuffer(data, np.uint8)):
+        assert np.array_equal(vaec_gpu.decode(like), want)
+        assert vaec_gpu.info(like)["width"] == 64
+        assert np.array_equal(vaec_gpu.Codec().decode(like), want)
+    with pytest.raises(TypeError):
+        vaec_gpu.decode(5)
+
+
+def test_exif_with_its_jpeg_prefix_is_stored_once():
+    block = b"MM\x00\x2a\x00\x00\x00\x08\x00\x00\x00\x00\x00\x00"
+    data = vaec_gpu.encode(crop(), exif=b"Exif\x00\x00" + block)
+    assert vaec_gpu.info(data)["exif"] == block
+    im = Image.open(io.BytesIO(data))
+    assert im.info["exif"] == b"Exif\x00\x00" + block
+
+
+@pytest.mark.parametrize("mode", ["P", "PA", "CMYK", "YCbCr", "1", "I;16"])
+def test_pillow_saves_other_modes_by_converting_them(tmp_path, mode):
+    rgb = Image.open(CROP).convert("RGB")
+    im = rgb.convert("L").convert(mode) if mode in ("1", "I;16") else rgb.convert(mode)
+    if mode == "I;16":
+        im = Image.fromarray((np.asarray(rgb.convert("L")).astype(np.uint16) * 257))
+        assert im.mode == "I;16"
+    path = tmp_path / f"{mode.replace(';', '')}.vaec"
+    im.save(path, quality=5)
+    back = Image.open(path)
+    assert back.size == (64, 64)
+    # (PA from an RGB picture has an opaque alpha, which costs nothing and is not kept)
+    assert back.mode == {"P": "RGB", "PA": "RGB", "CMYK": "RGB", "YCbCr": "RGB", "1": "L", "I;16": "L"}[mode]
+    if mode == "I;16":  # its top 8 bits
+        expected = np.asarray(rgb.convert("L")).astype(float)
+        assert np.abs(np.asarray(back).astype(float) - expected).mean() < 8
+
+
+@pytest.mark.parametrize("mode", ["F", "I"])
+def test_pillow_refuses_float_and_32_bit_pictures_clearly(tmp_path, mode):
+    im = Image.open(CROP).convert("L").convert(mode)
+    with pytest.raises(ValueError, match="no fixed range"):
+        im.save(tmp_path / "x.vaec")

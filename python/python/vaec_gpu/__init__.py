@@ -14,7 +14,31 @@ loads the weights; later calls do not), one per compiled-in model: `decode` foll
 named in each file. `Codec` gives one of your own (another backend, memory budget, weight file).
 `import vaec_gpu.pillow` registers the format with Pillow.
 """
+import os
+import sys
+import tempfile
 import threading
+
+
+def _quiet_runtime_dir():
+    """Mesa's Vulkan and GL drivers print "XDG_RUNTIME_DIR is invalid or not set" (through
+    libwayland) when the variable is unset, as on servers and in containers: give them a private
+    one (mode 0700), as the command line does, so that importing makes no noise of others."""
+    if not sys.platform.startswith("linux") or os.environ.get("XDG_RUNTIME_DIR"):
+        return
+    path = os.path.join(tempfile.gettempdir(), f"vaec-gpu-runtime-{os.getuid()}")
+    try:
+        os.mkdir(path, 0o700)
+    except FileExistsError:
+        pass
+    except OSError:
+        return
+    st = os.lstat(path)
+    if os.path.isdir(path) and not os.path.islink(path) and st.st_uid == os.getuid() and st.st_mode & 0o777 == 0o700:
+        os.environ["XDG_RUNTIME_DIR"] = path
+
+
+_quiet_runtime_dir()
 
 from ._vaec_gpu import Codec, FormatError, GpuError, LimitError, VaecError, info, models
 

@@ -7,7 +7,8 @@
     im.save("cut.vaec", exact=True)                # keep the colour under transparent pixels
     im.save("bare.vaec", strip=True)               # without the ICC profile, EXIF and XMP
 
-Modes L, LA, RGB and RGBA come back as they went in (other modes are converted to RGB or RGBA);
+Modes L, LA, RGB and RGBA come back as they went in; P, CMYK, YCbCr and the like are saved as RGB
+or RGBA, 1 as L, I;16 as L (its top 8 bits); F and I are refused with a ValueError;
 the ICC profile, EXIF and XMP travel in `im.info` ("icc_profile", "exif", "xmp").
 """
 import numpy as np
@@ -53,15 +54,38 @@ class VaecImageFile(ImageFile.ImageFile):
         return Image.Image.load(self)
 
 
+def _codable(im):
+    """The pixels of `im` as a uint8 array of a layout the codec takes (L, LA, RGB, RGBA):
+    16-bit gray keeps its top 8 bits, 1-bit becomes L, palette and other colour modes become RGB
+    or RGBA; float and 32-bit integer pictures are refused (their range is not known)."""
+    mode = im.mode
+    if mode in ("L", "LA", "RGB", "RGBA"):
+        return np.asarray(im)
+    if mode.startswith("I;16"):
+        return (np.asarray(im).astype(np.uint16) >> 8).astype(np.uint8)
+    if mode in ("F", "I"):
+        raise ValueError(
+            f"cannot save a mode {mode} picture as .vaec: its samples have no fixed range; "
+            "convert it to L or RGB (8 bits) first"
+        )
+    if mode == "1":
+        return np.asarray(im.convert("L"))
+    has_alpha = "A" in mode or "a" in mode or "transparency" in im.info
+    try:
+        return np.asarray(im.convert("RGBA" if has_alpha else "RGB"))
+    except ValueError as e:
+        raise ValueError(f"cannot save a mode {mode} picture as .vaec: {e}") from e
+
+
 def _save(im, fp, filename):
-    quality = im.encoderinfo.get("quality", 6)
-    if im.mode not in ("L", "LA", "RGB", "RGBA"):
-        has_alpha = "A" in im.mode or "transparency" in im.info
-        im = im.convert("RGBA" if has_alpha else "RGB")
+    # converting gives a new image without `encoderinfo`: read the options from the one given
+    options = im.encoderinfo
+    quality = options.get("quality", 6)
+    pixels = _codable(im)
     meta = {}
-    keys = [] if im.encoderinfo.get("strip") else [("icc", "icc_profile"), ("exif", "exif"), ("xmp", "xmp")]
+    keys = [] if options.get("strip") else [("icc", "icc_profile"), ("exif", "exif"), ("xmp", "xmp")]
     for key, name in keys:
-        value = im.encoderinfo.get(name, im.info.get(name))
+        value = options.get(name, im.info.get(name))
         if isinstance(value, str):
             value = value.encode()
         if hasattr(value, "tobytes"):  # an Image.Exif
@@ -69,8 +93,8 @@ def _save(im, fp, filename):
         if value:
             # Pillow's EXIF bytes start with "Exif\0\0"; the file carries the TIFF block
             meta[key] = value[6:] if key == "exif" and value.startswith(b"Exif\x00\x00") else bytes(value)
-    exact = bool(im.encoderinfo.get("exact", False))
-    fp.write(encode(np.asarray(im), quality, exact=exact, **meta))
+    exact = bool(options.get("exact", False))
+    fp.write(encode(pixels, quality, exact=exact, **meta))
 
 
 Image.register_open(VaecImageFile.format, VaecImageFile, _accept)
