@@ -74,6 +74,9 @@ def main():
     t.add_argument("--minutes", type=float, default=0)
     t.add_argument("--steps", type=int, default=0)
     t.add_argument("--lr", type=float, default=1e-3)
+    t.add_argument("--warmup", type=int, default=0, metavar="STEPS",
+                   help="raise the learning rates linearly from 0 over the first STEPS steps of this run "
+                        "(for a checkpoint without optimizer moments)")
     t.add_argument("--gain-lr", type=float, default=0, help="learning rate of the gain vectors (default --lr)")
     t.add_argument("--context-lr", type=float, default=0,
                    help="learning rate of the context and entropy-parameter network (default --lr)")

@@ -137,6 +137,7 @@ def run(args):
     if new_log:
         writer.writerow(["step", "seconds", "lr", "crop", "quality", "lambda", "loss", "bpp", "psnr"])
 
+    base_lrs = [g["lr"] for g in opt.param_groups]
     start = time.time()
     base_seconds = info["seconds"]
     step = info["step"]
@@ -163,6 +164,10 @@ def run(args):
             mse = F.mse_loss(x_hat, x)
             loss = LAMBDAS[q] * 255 ** 2 * mse + bpp
             psnr = 10 * math.log10(1.0 / max(mse.item(), 1e-10))
+        if args.warmup:
+            ramp = min(1.0, (step - info["step"] + 1) / args.warmup)
+            for g, base in zip(opt.param_groups, base_lrs):
+                g["lr"] = base * ramp
         opt.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(clipped, 1.0)
