@@ -76,7 +76,8 @@ pub struct Model {
     pub int_context: Option<IntContext>,
     /// The file's metadata (model name, lambdas, training steps).
     pub metadata: HashMap<String, String>,
-    /// First 16 bytes of the SHA-256 of the weight file: the model identity in `.vaec` headers.
+    /// The model identity in `.vaec` headers: the first 16 bytes of the SHA-256 of the weight
+    /// file, or of the full-precision file a packed one states it was made from (`vaec.id`).
     pub id: [u8; 16],
 }
 
@@ -121,7 +122,17 @@ impl Model {
     /// if there is one.
     pub fn builtin_with_id(id: &[u8; 16]) -> Option<Result<Model>> {
         static IDS: std::sync::OnceLock<Vec<[u8; 16]>> = std::sync::OnceLock::new();
-        let ids = IDS.get_or_init(|| BUILTIN.iter().map(|(_, b)| model_id(b)).collect());
+        let ids = IDS.get_or_init(|| {
+            BUILTIN
+                .iter()
+                .map(|(_, bytes)| {
+                    SafeTensors::read_metadata(bytes)
+                        .ok()
+                        .and_then(|(_, meta)| stated_id(meta.metadata().as_ref()?))
+                        .unwrap_or_else(|| model_id(bytes))
+                })
+                .collect()
+        });
         let at = ids.iter().position(|known| known == id)?;
         Some(Model::from_bytes(BUILTIN[at].1))
     }
@@ -135,12 +146,30 @@ impl Model {
         Model::from_bytes(&bytes)
     }
 
-    /// Parses a weight file held in memory.
+    /// Parses a weight file held in memory. A file whose metadata names a base (`vaec.base`: a
+    /// compiled-in model's name) takes the tensors it lacks from that model's file.
     pub fn from_bytes(bytes: &[u8]) -> Result<Model> {
         let (_, meta) = SafeTensors::read_metadata(bytes)
             .map_err(|e| Error::weights("*", format!("not a safetensors file: {e}")))?;
         let metadata = meta.metadata().clone().unwrap_or_default();
-        let mut file = WeightFile::parse(bytes)?;
+        let base = match metadata.get("vaec.base") {
+            None => None,
+            Some(name) => match BUILTIN.iter().find(|(n, _)| n == name) {
+                Some((_, base)) if *base != bytes => Some(*base),
+                _ => {
+                    return Err(Error::weights(
+                        "vaec.base",
+                        format!("names {name:?}, which is not another compiled-in model"),
+                    ))
+                }
+            },
+        };
+        let id = match metadata.get("vaec.id") {
+            None => model_id(bytes),
+            Some(_) => stated_id(&metadata)
+                .ok_or_else(|| Error::weights("vaec.id", "is not 32 hexadecimal digits"))?,
+        };
+        let mut file = WeightFile::parse(bytes, base)?;
         let n = file.shape("g_a.0.weight")?[0];
         let m = file.shape("g_a.6.weight")?[0];
         if n == 0 || m == 0 {
@@ -203,7 +232,7 @@ impl Model {
             int_h_s,
             int_context,
             metadata,
-            id: model_id(bytes),
+            id,
         })
     }
 
@@ -320,6 +349,21 @@ impl Model {
     }
 }
 
+/// The identity a packed file states (`vaec.id`, 32 hex digits): that of the full-precision file
+/// it was packed from (`scripts/pack_weights.py`), so that the files it wrote still find it.
+fn stated_id(metadata: &HashMap<String, String>) -> Option<[u8; 16]> {
+    let hex = metadata.get("vaec.id")?;
+    if hex.len() != 32 || !hex.is_ascii() {
+        return None;
+    }
+    let mut id = [0; 16];
+    for (i, byte) in id.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).ok()?;
+    }
+    Some(id)
+}
+
+/// A weight file's own identity: the first 16 bytes of its SHA-256.
 fn model_id(bytes: &[u8]) -> [u8; 16] {
     use sha2::Digest;
     let digest = sha2::Sha256::digest(bytes);
@@ -329,4 +373,72 @@ fn model_id(bytes: &[u8]) -> [u8; 16] {
 /// Lower-case hex of a byte string (model ids in messages).
 pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use safetensors::tensor::{serialize, TensorView};
+    use safetensors::Dtype;
+
+    /// A weight file of one tensor (g_a.0.weight of 2 channels) with the given metadata.
+    fn tiny_file(metadata: &[(&str, &str)]) -> Vec<u8> {
+        let data = [0u8; 4 * 2 * 3 * 5 * 5];
+        let view = TensorView::new(Dtype::F32, vec![2, 3, 5, 5], &data).unwrap();
+        let meta = metadata
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        serialize([("g_a.0.weight", view)], Some(meta)).unwrap()
+    }
+
+    #[test]
+    fn the_packed_models_keep_the_identities_that_files_name() {
+        // the identities of the full-precision files that release 0.1.0 compiled in and wrote
+        // into every file's header: changing them would orphan those files
+        for (name, id) in [
+            ("context", "ef21ef1b8c6a9e6ce8128c53b222c34d"),
+            ("hyperprior", "facd80344590f372f138241e9ef8c026"),
+        ] {
+            let model = Model::builtin_named(name).unwrap();
+            assert_eq!(hex(&model.id), id, "{name}");
+            let found = Model::builtin_with_id(&model.id).unwrap().unwrap();
+            assert_eq!(found.id, model.id);
+        }
+    }
+
+    #[test]
+    fn the_context_model_shares_the_scale_models_transforms_and_keeps_its_own_tables() {
+        let context = Model::builtin_named("context").unwrap();
+        let scale = Model::builtin_named("hyperprior").unwrap();
+        assert!(context.int_context.is_some() && scale.int_context.is_none());
+        let (Layer::Conv(a), Layer::Conv(b)) = (&context.g_s.layers[0], &scale.g_s.layers[0])
+        else {
+            panic!("g_s starts with a convolution")
+        };
+        assert_eq!(a.weight, b.weight);
+        let last = |m: &Model| m.int_h_s.as_ref().unwrap().layers[2].shift.clone();
+        assert_ne!(
+            last(&context),
+            last(&scale),
+            "the context model's own h_s output"
+        );
+    }
+
+    #[test]
+    fn a_base_or_identity_that_cannot_be_used_is_refused() {
+        for (meta, expect) in [
+            (vec![("vaec.base", "nonexistent")], "vaec.base"),
+            (vec![("vaec.id", "not hex")], "vaec.id"),
+            (
+                vec![("vaec.id", "zz21ef1b8c6a9e6ce8128c53b222c34d")],
+                "vaec.id",
+            ),
+        ] {
+            let err = Model::from_bytes(&tiny_file(&meta))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(expect), "{meta:?}: {err}");
+        }
+    }
 }

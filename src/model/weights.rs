@@ -15,25 +15,36 @@ const MAX_LEVELS: usize = 64;
 /// The most tables a CDF tensor may have (indexes are one byte).
 const MAX_TABLES: usize = 256;
 
-/// A safetensors weight file, read tensor by tensor with shapes and values checked.
+/// A safetensors weight file, read tensor by tensor with shapes and values checked. A file may
+/// name a base (`vaec.base` in its metadata: the context model names the scale model whose
+/// transforms it shares); a tensor it does not have is then read from the base.
 pub(crate) struct WeightFile<'a> {
     st: SafeTensors<'a>,
+    base: Option<SafeTensors<'a>>,
+}
+
+fn deserialize(bytes: &[u8]) -> Result<SafeTensors<'_>> {
+    SafeTensors::deserialize(bytes)
+        .map_err(|e| Error::weights("*", format!("not a safetensors file: {e}")))
 }
 
 impl<'a> WeightFile<'a> {
-    pub(crate) fn parse(bytes: &'a [u8]) -> Result<WeightFile<'a>> {
-        let st = SafeTensors::deserialize(bytes)
-            .map_err(|e| Error::weights("*", format!("not a safetensors file: {e}")))?;
-        Ok(WeightFile { st })
+    /// `base`: the bytes of the file this one names as its base, if it names one.
+    pub(crate) fn parse(bytes: &'a [u8], base: Option<&'a [u8]>) -> Result<WeightFile<'a>> {
+        Ok(WeightFile {
+            st: deserialize(bytes)?,
+            base: base.map(deserialize).transpose()?,
+        })
     }
 
     pub(crate) fn has(&self, name: &str) -> bool {
-        self.st.tensor(name).is_ok()
+        self.view(name).is_ok()
     }
 
     fn view(&self, name: &str) -> Result<safetensors::tensor::TensorView<'_>> {
         self.st
             .tensor(name)
+            .or_else(|e| self.base.as_ref().map_or(Err(e), |b| b.tensor(name)))
             .map_err(|_| Error::weights(name, "missing"))
     }
 

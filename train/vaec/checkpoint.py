@@ -25,9 +25,21 @@ def _from_checkpoint(path):
     return model, ck
 
 
-def _from_weight_file(path):
+def load_weight_tensors(path):
+    """A weight file's tensors; a packed file that names a base (`vaec.base`, see
+    scripts/pack_weights.py: the context model names the scale model) gets the base's tensors
+    it does not have itself."""
     from safetensors.torch import load_file
     t = load_file(path)
+    base = json_meta(path).get("vaec.base")
+    if base:
+        base_path = os.path.join(os.path.dirname(path), f"vaec-{base}.safetensors")
+        t = {**load_file(base_path), **t}
+    return t
+
+
+def _from_weight_file(path):
+    t = load_weight_tensors(path)
     N, M = t["g_a.0.weight"].shape[0], t["g_a.6.weight"].shape[0]
     model = GainedHyperprior(N, M, levels=t["y_gain"].shape[0], context="context_prediction.weight" in t)
     sd = model.state_dict()

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .checkpoint import load_model
+from .checkpoint import load_model, load_weight_tensors
 from .data import load_rgb, pad64
 from .int_net import code_latents
 from .model import scale_boundaries
@@ -68,11 +68,10 @@ def picture(model, int_tensors, path, q):
 
 
 def run(args):
-    from safetensors.torch import load_file
     model, info = load_model(args.weights)
     model.eval().update_tables()
     int_tensors = {} if args.weights.endswith(".pt") else {
-        k: v for k, v in load_file(args.weights).items() if "_int." in k}
+        k: v for k, v in load_weight_tensors(args.weights).items() if "_int." in k}
     files = sorted(glob.glob(os.path.join(args.kodak, "*.png")))[: args.limit or None]
     qualities = [float(q) for q in args.quality.split(",")] if args.quality else range(1, model.y_gain_log.shape[0] + 1)
     rows = []
