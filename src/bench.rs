@@ -1,10 +1,10 @@
 //! `vaec-gpu bench`: where the time goes, stage by stage, for one picture. The stages are those
-//! the codec itself runs ([`Codec::encode_probed`], [`Codec::decode_probed`] with a [`Probe`]):
+//! the codec itself runs ([`Codec::encode_async`], [`Codec::decode_async`] with a [`Probe`]):
 //! each GPU layer submitted alone and timed with timestamp queries where the device has them,
 //! transfers and CPU stages on the host clock. The end-to-end times come from separate runs
 //! without a probe.
 
-use std::time::Instant;
+use web_time::Instant;
 
 use crate::codec::Codec;
 use crate::error::{Error, Result};
@@ -29,7 +29,7 @@ pub struct Report {
     pub iterations: usize,
     /// Stages in order, `encode: ...` then `decode: ...`, each the median over the iterations.
     pub stages: Vec<StageTime>,
-    /// Median end-to-end encode seconds (`Codec::encode`).
+    /// Median end-to-end encode seconds (`Codec::encode`, without a probe).
     pub encode_seconds: f64,
     /// Median end-to-end decode seconds (`Codec::decode`).
     pub decode_seconds: f64,
@@ -52,7 +52,18 @@ fn median(mut v: Vec<f64>) -> f64 {
 /// Measures every stage on `image` at `quality`, `iterations` times after one warm-up. The
 /// picture must fit in one tile of the codec's memory budget (stage times of tiled runs would
 /// add up tiles and halos).
+#[cfg(not(target_arch = "wasm32"))]
 pub fn run(codec: &Codec, image: &Image, quality: f32, iterations: usize) -> Result<Report> {
+    crate::block::wait(run_async(codec, image, quality, iterations))
+}
+
+/// [`run`], for callers that cannot block (a browser's event loop).
+pub async fn run_async(
+    codec: &Codec,
+    image: &Image,
+    quality: f32,
+    iterations: usize,
+) -> Result<Report> {
     let ctx = codec.context();
     let (ta, ts) = codec.tile_counts(image.width, image.height)?;
     if ta > 1 || ts > 1 {
@@ -68,16 +79,16 @@ pub fn run(codec: &Codec, image: &Image, quality: f32, iterations: usize) -> Res
     let mut timing = String::new();
     for it in 0..=iterations {
         let (encode, decode) = (Probe::new(ctx), Probe::new(ctx));
-        let file = codec.encode_probed(image, quality, Some(&encode))?;
-        codec.decode_probed(&file.bytes, Some(&decode))?;
+        let file = codec.encode_async(image, quality, Some(&encode)).await?;
+        codec.decode_async(&file.bytes, Some(&decode)).await?;
         timing = encode.timing().to_string();
 
         ctx.reset_peak_memory();
         let t0 = Instant::now();
-        let file = codec.encode(image, quality)?;
+        let file = codec.encode_async(image, quality, None).await?;
         let e = t0.elapsed().as_secs_f64();
         let t0 = Instant::now();
-        codec.decode(&file.bytes)?;
+        codec.decode_async(&file.bytes, None).await?;
         let d = t0.elapsed().as_secs_f64();
         peak = peak.max(ctx.peak_memory());
         bytes = file.bytes.len();

@@ -15,6 +15,7 @@
 #![deny(missing_docs)]
 
 pub mod bench;
+mod block;
 pub mod codec;
 pub mod cpu;
 pub mod entropy;

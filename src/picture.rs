@@ -251,9 +251,9 @@ impl Level {
 impl Codec {
     /// Encodes a picture at `quality`: its RGB through the network, the rest in the file's header
     /// and side section.
-    pub fn encode_picture(&self, picture: &Picture, quality: f32) -> Result<Encoded> {
+    pub async fn encode_picture_async(&self, picture: &Picture, quality: f32) -> Result<Encoded> {
         let side = self.checked_side(picture)?;
-        let encoded = self.encode(&picture.image, quality)?;
+        let encoded = self.encode_async(&picture.image, quality, None).await?;
         self.attach(picture, encoded, &side)
     }
 
@@ -266,12 +266,17 @@ impl Codec {
 
     /// Encodes a picture to a target: the side section counts towards a size target (each try
     /// measures the whole file), and the pixels get what is left.
-    pub fn encode_picture_to_target(&self, picture: &Picture, target: Target) -> Result<Targeted> {
+    pub async fn encode_picture_to_target_async(
+        &self,
+        picture: &Picture,
+        target: Target,
+    ) -> Result<Targeted> {
         // the alpha plane is deflated once, here, not per try
         let side = self.checked_side(picture)?;
         // every try measures the whole file: pixels, alpha and metadata
         let side_bytes = side.encoded_len() as u64;
-        let mut targeted = self.search_quality(&picture.image, target, side_bytes)?;
+        let search = self.search_quality(&picture.image, target, side_bytes);
+        let mut targeted = search.await?;
         targeted.encoded = self.attach(picture, targeted.encoded, &side)?;
         Ok(targeted)
     }
@@ -286,9 +291,9 @@ impl Codec {
     }
 
     /// Decodes a file to a picture with all it carries.
-    pub fn decode_picture(&self, bytes: &[u8]) -> Result<Picture> {
+    pub async fn decode_picture_async(&self, bytes: &[u8]) -> Result<Picture> {
         let parsed = format::parse(bytes, &self.options().limits)?;
-        let image = self.decode_parsed(&parsed, None)?;
+        let image = self.decode_parsed(&parsed, None).await?;
         Ok(Picture::decoded(image, parsed))
     }
 }

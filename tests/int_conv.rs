@@ -5,6 +5,7 @@
 mod common;
 
 use common::{gpus, Rng};
+use pollster::block_on;
 use vaec_gpu::cpu::{checkerboard_parameters, int_hyper_features, int_hyper_synthesis};
 use vaec_gpu::gpu::GpuIntNetworks;
 use vaec_gpu::model::{is_anchor, ConvGeometry, IntContext, IntConv, IntHyperSynthesis};
@@ -116,15 +117,15 @@ fn check_against_cpu(ctx: &vaec_gpu::GpuContext) {
         let gpu_indexes = gpu.run(ctx, &symbols, h, w).unwrap();
         // in the least memory: h_s in bands of rows, the lookup in chunks of channels
         let least = gpu.smallest_memory((h, w));
-        let hyper = gpu.hyper(ctx, &symbols, (h, w), None, least).unwrap();
-        let banded = gpu.parameters(ctx, &hyper, None, (None, 1), least).unwrap();
+        let hyper = block_on(gpu.hyper(ctx, &symbols, (h, w), None, least)).unwrap();
+        let banded = block_on(gpu.parameters(ctx, &hyper, None, (None, 1), least)).unwrap();
         assert_eq!(banded.indexes, cpu, "n={n} m={m} {h}x{w} in {least} bytes");
         assert!(
             matches!(
-                gpu.hyper(ctx, &symbols, (h, w), None, least - 1),
+                block_on(gpu.hyper(ctx, &symbols, (h, w), None, least - 1)),
                 Err(vaec_gpu::Error::Limit { .. })
             ) || matches!(
-                gpu.parameters(ctx, &hyper, None, (None, 1), least - 1),
+                block_on(gpu.parameters(ctx, &hyper, None, (None, 1), least - 1)),
                 Err(vaec_gpu::Error::Limit { .. })
             )
         );
@@ -216,16 +217,15 @@ fn context_model_matches_cpu_bit_for_bit_in_both_passes() {
             let z: Vec<i32> = (0..n * h * w).map(|_| rng.below(41) as i32 - 20).collect();
             let gpu = GpuIntNetworks::new(ctx, &net, Some(&context)).unwrap();
             let (hyper_cpu, size) = int_hyper_features(&net, &z, h, w);
-            let hyper_gpu = gpu.hyper(ctx, &z, (h, w), None, u64::MAX).unwrap();
+            let hyper_gpu = block_on(gpu.hyper(ctx, &z, (h, w), None, u64::MAX)).unwrap();
             assert_eq!(hyper_gpu, (hyper_cpu.clone(), size));
             let least = gpu.smallest_memory((h, w));
-            let banded = gpu.hyper(ctx, &z, (h, w), None, least).unwrap();
+            let banded = block_on(gpu.hyper(ctx, &z, (h, w), None, least)).unwrap();
             assert_eq!(banded, hyper_gpu, "h_s in bands of rows");
             let t = &net.thresholds;
             let first_cpu = checkerboard_parameters(&context, t, &hyper_cpu, None, size);
-            let first_gpu = gpu
-                .parameters(ctx, &hyper_gpu, None, (None, 1), u64::MAX)
-                .unwrap();
+            let first_gpu =
+                block_on(gpu.parameters(ctx, &hyper_gpu, None, (None, 1), u64::MAX)).unwrap();
             let what = format!(
                 "n={n} m={m} hidden={hidden} {h}x{w}, subgroups={}",
                 ctx.uses_subgroups()
@@ -243,9 +243,8 @@ fn context_model_matches_cpu_bit_for_bit_in_both_passes() {
                 "a clamped input"
             );
             let second_cpu = checkerboard_parameters(&context, t, &hyper_cpu, Some(&input), size);
-            let second_gpu = gpu
-                .parameters(ctx, &hyper_gpu, Some(&input), (None, 2), least)
-                .unwrap();
+            let second_gpu =
+                block_on(gpu.parameters(ctx, &hyper_gpu, Some(&input), (None, 2), least)).unwrap();
             assert_eq!(second_gpu, second_cpu, "second pass, {what}");
             assert_ne!(
                 second_cpu, first_cpu,

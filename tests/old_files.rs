@@ -41,7 +41,10 @@ fn files_of_release_0_1_0_decode_as_they_did() {
             .unwrap();
         assert_eq!(model.id, Model::builtin_named(name).unwrap().id, "{name}");
         let ctx = GpuContext::new(None).unwrap();
-        let gpu = Codec::new(ctx, model.clone()).unwrap().decode(&bytes).unwrap();
+        let gpu = Codec::new(ctx, model.clone())
+            .unwrap()
+            .decode(&bytes)
+            .unwrap();
         assert!(largest_difference(&gpu, &then) <= 1, "{name} on the GPU");
         let cpu = decode_cpu(&model, &bytes, &limits).unwrap();
         assert!(largest_difference(&cpu, &then) <= 1, "{name} on the CPU");

@@ -4,6 +4,7 @@
 use super::latent::{DecodedLatents, LatentCodec};
 use super::params::OnCpu;
 use super::synthesis_input;
+use crate::block::ready;
 use crate::error::Result;
 use crate::format::{self, Limits};
 use crate::image::Image;
@@ -16,8 +17,9 @@ fn latent_codec(model: &Model) -> Result<LatentCodec> {
 /// Decodes a `.vaec` file on the CPU alone.
 pub fn decode_cpu(model: &Model, bytes: &[u8], limits: &Limits) -> Result<Image> {
     let latent = latent_codec(model)?;
-    let (header, shape, decoded) =
-        latent.decode(model, &format::parse(bytes, limits)?, &OnCpu(&latent), None)?;
+    let parsed = format::parse(bytes, limits)?;
+    // the CPU's integer networks never wait
+    let (header, shape, decoded) = ready(latent.decode(model, &parsed, &OnCpu(&latent), None))?;
     let y = synthesis_input(model, &header, &shape, &decoded)?;
     let x_hat = crate::cpu::transform(&y, &model.g_s);
     let (w, h) = (header.width as usize, header.height as usize);
@@ -31,7 +33,7 @@ pub fn decode_cpu(model: &Model, bytes: &[u8], limits: &Limits) -> Result<Image>
 /// Entropy-decodes a file with the CPU integer networks, returning the symbols and indexes.
 pub fn decode_latents_cpu(model: &Model, bytes: &[u8], limits: &Limits) -> Result<DecodedLatents> {
     let latent = latent_codec(model)?;
-    let (_, _, decoded) =
-        latent.decode(model, &format::parse(bytes, limits)?, &OnCpu(&latent), None)?;
+    let parsed = format::parse(bytes, limits)?;
+    let (_, _, decoded) = ready(latent.decode(model, &parsed, &OnCpu(&latent), None))?;
     Ok(decoded)
 }

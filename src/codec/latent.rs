@@ -213,10 +213,10 @@ impl LatentCodec {
     }
 
     /// The parameters of pass `k`: from h_s alone, or with the context of the decoded anchors.
-    fn pass_parameters(
+    async fn pass_parameters(
         &self,
         shape: &LatentShape,
-        params: &dyn EntropyParameters,
+        params: &impl EntropyParameters,
         hyper: &HyperFeatures,
         k: usize,
         decoded: (&[i32], &[i32]),
@@ -227,24 +227,24 @@ impl LatentCodec {
                 let input = host_stage(probe, "pass 2: context input (CPU)", || {
                     Ok(c.context_input(decoded.0, decoded.1, shape.yh, shape.yw))
                 })?;
-                params.parameters(hyper, Some(&input), probe, 2)
+                params.parameters(hyper, Some(&input), probe, 2).await
             }
-            _ => params.parameters(hyper, None, probe, 1),
+            _ => params.parameters(hyper, None, probe, 1).await,
         }
     }
 
     /// Codes y (after the gain) and z into substreams: z, then the y groups of each pass.
-    pub(crate) fn encode(
+    pub(crate) async fn encode(
         &self,
         shape: &LatentShape,
         y_gained: &Tensor,
         z: &Tensor,
-        params: &dyn EntropyParameters,
+        params: &impl EntropyParameters,
         probe: Option<&Probe>,
     ) -> Result<CodedLatents> {
         let z_symbols = self.z_symbols(z);
         let z_indexes = Self::z_indexes(shape);
-        let hyper = params.hyper(&z_symbols, shape.zh, shape.zw, probe)?;
+        let hyper = params.hyper(&z_symbols, shape.zh, shape.zw, probe).await?;
         let total = shape.m * shape.y_plane();
         let mut all = EntropyParams {
             indexes: vec![0; total],
@@ -270,8 +270,10 @@ impl LatentCodec {
         })?;
         let mut coded = vec![z_stream];
         for (k, pass) in Pass::of(shape, self.context.is_some()).iter().enumerate() {
-            let p =
-                self.pass_parameters(shape, params, &hyper, k, (&symbols, &all.means), probe)?;
+            let decoded = (&symbols[..], &all.means[..]);
+            let p = self
+                .pass_parameters(shape, params, &hyper, k, decoded, probe)
+                .await?;
             for c in 0..shape.m {
                 for &q in &pass.positions {
                     let e = c * shape.y_plane() + q;
@@ -316,11 +318,11 @@ impl LatentCodec {
 
     /// Parses a file, checks that it belongs to `model`, decodes z, then each pass of y with the
     /// parameters `params` computes for it, and checks the hash of the parameters.
-    pub(crate) fn decode(
+    pub(crate) async fn decode(
         &self,
         model: &Model,
         parsed: &Parsed<'_>,
-        params: &dyn EntropyParameters,
+        params: &impl EntropyParameters,
         probe: Option<&Probe>,
     ) -> Result<(Header, LatentShape, DecodedLatents)> {
         let header = parsed.header.clone();
@@ -364,7 +366,7 @@ impl LatentCodec {
             )
             .map_err(|source| Error::Entropy { stream: 0, source })
         })?;
-        let hyper = params.hyper(&z, shape.zh, shape.zw, probe)?;
+        let hyper = params.hyper(&z, shape.zh, shape.zw, probe).await?;
         let total = shape.m * shape.y_plane();
         let mut all = EntropyParams {
             indexes: vec![0; total],
@@ -373,8 +375,10 @@ impl LatentCodec {
         let mut symbols = vec![0i32; total];
         let mut first = 1;
         for (k, pass) in passes.iter().enumerate() {
-            let p =
-                self.pass_parameters(&shape, params, &hyper, k, (&symbols, &all.means), probe)?;
+            let decoded = (&symbols[..], &all.means[..]);
+            let p = self
+                .pass_parameters(&shape, params, &hyper, k, decoded, probe)
+                .await?;
             for c in 0..shape.m {
                 for &q in &pass.positions {
                     let e = c * shape.y_plane() + q;

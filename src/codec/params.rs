@@ -10,7 +10,7 @@ use crate::model::EntropyParams;
 /// of every element of y, once for the scale model and once per checkerboard pass.
 pub(crate) trait EntropyParameters {
     /// Runs h_s on the z symbols (n x zh x zw).
-    fn hyper(
+    async fn hyper(
         &self,
         z: &[i32],
         zh: usize,
@@ -19,7 +19,7 @@ pub(crate) trait EntropyParameters {
     ) -> Result<HyperFeatures>;
     /// The parameters of every element of y, with the context's input in the second pass
     /// (`pass`, 1 or 2, names the stages in the probe).
-    fn parameters(
+    async fn parameters(
         &self,
         hyper: &HyperFeatures,
         context_input: Option<&[i32]>,
@@ -43,7 +43,7 @@ impl OnGpu<'_> {
 }
 
 impl EntropyParameters for OnGpu<'_> {
-    fn hyper(
+    async fn hyper(
         &self,
         z: &[i32],
         zh: usize,
@@ -51,11 +51,11 @@ impl EntropyParameters for OnGpu<'_> {
         probe: Option<&Probe>,
     ) -> Result<HyperFeatures> {
         let memory = self.memory_left();
-        self.ctx
-            .guarded(|| self.net.hyper(self.ctx, z, (zh, zw), probe, memory))
+        let work = self.net.hyper(self.ctx, z, (zh, zw), probe, memory);
+        self.ctx.guarded_async(work).await
     }
 
-    fn parameters(
+    async fn parameters(
         &self,
         hyper: &HyperFeatures,
         context_input: Option<&[i32]>,
@@ -63,10 +63,10 @@ impl EntropyParameters for OnGpu<'_> {
         pass: usize,
     ) -> Result<EntropyParams> {
         let memory = self.memory_left();
-        self.ctx.guarded(|| {
-            self.net
-                .parameters(self.ctx, hyper, context_input, (probe, pass), memory)
-        })
+        let work = self
+            .net
+            .parameters(self.ctx, hyper, context_input, (probe, pass), memory);
+        self.ctx.guarded_async(work).await
     }
 }
 
@@ -74,7 +74,7 @@ impl EntropyParameters for OnGpu<'_> {
 pub(crate) struct OnCpu<'a>(pub &'a LatentCodec);
 
 impl EntropyParameters for OnCpu<'_> {
-    fn hyper(
+    async fn hyper(
         &self,
         z: &[i32],
         zh: usize,
@@ -86,7 +86,7 @@ impl EntropyParameters for OnCpu<'_> {
         })
     }
 
-    fn parameters(
+    async fn parameters(
         &self,
         hyper: &HyperFeatures,
         context_input: Option<&[i32]>,

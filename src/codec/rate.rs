@@ -85,13 +85,13 @@ impl Codec {
     /// measure is close to linear in the quality (log size, or PSNR). A target that no quality
     /// meets is
     /// [`Error::TargetOutOfReach`], naming the nearest.
-    pub fn encode_to_target(&self, image: &Image, target: Target) -> Result<Targeted> {
-        self.search_quality(image, target, 0)
+    pub async fn encode_to_target_async(&self, image: &Image, target: Target) -> Result<Targeted> {
+        self.search_quality(image, target, 0).await
     }
 
     /// [`Codec::encode_to_target`] for a file that will carry `extra_bytes` more than the coded
     /// pixels (a side section): every size it measures includes them.
-    pub(crate) fn search_quality(
+    pub(crate) async fn search_quality(
         &self,
         image: &Image,
         target: Target,
@@ -99,18 +99,19 @@ impl Codec {
     ) -> Result<Targeted> {
         target.check()?;
         self.check_encodable(image)?;
-        let y = self.analysis(image)?;
+        let y = self.analysis_async(image, None).await?;
         let pixels = (image.width * image.height) as f64;
         let mut tries = 0;
-        let mut attempt = |q8: u16| -> Result<(bool, Encoded, f64)> {
+        let mut attempt = async |q8: u16| -> Result<(bool, Encoded, f64)> {
             tries += 1;
-            let encoded = self.encode_analysed(image, &y, q8, None)?;
+            let encoded = self.encode_analysed(image, &y, q8, None).await?;
             let bytes = (encoded.bytes.len() as u64 + extra_bytes) as f64;
             Ok(match target {
                 Target::Bytes(limit) => (bytes <= limit as f64, encoded, bytes),
                 Target::BitsPerPixel(bpp) => (bytes * 8.0 <= bpp * pixels, encoded, bytes),
                 Target::Psnr(db) => {
-                    let psnr = metrics::psnr(image, &self.decode(&encoded.bytes)?);
+                    let decoded = self.decode_async(&encoded.bytes, None).await?;
+                    let psnr = metrics::psnr(image, &decoded);
                     (psnr >= db, encoded, psnr)
                 }
             })
@@ -121,7 +122,7 @@ impl Codec {
             Target::Psnr(_) => (highest, lowest),
             _ => (lowest, highest),
         };
-        let (met, at_first, measured) = attempt(first)?;
+        let (met, at_first, measured) = attempt(first).await?;
         if !met {
             return Err(Error::TargetOutOfReach(match target {
                 Target::Psnr(_) => format!("the best quality gives {measured:.2} dB"),
@@ -130,7 +131,7 @@ impl Codec {
         }
         // `good` meets the target, `bad` does not, each with what it measured
         let mut good = (first, measured, at_first);
-        let (met, at_last, measured) = attempt(last)?;
+        let (met, at_last, measured) = attempt(last).await?;
         if met {
             return Ok(Targeted {
                 encoded: at_last,
@@ -153,7 +154,7 @@ impl Codec {
                 true => guess.round().clamp(lo as f64, hi as f64) as u16,
                 false => (good.0 + bad.0) / 2,
             };
-            let (met, encoded, measured) = attempt(q8)?;
+            let (met, encoded, measured) = attempt(q8).await?;
             let offset = target.scale(measured) - goal;
             if met {
                 good = (q8, measured, encoded);

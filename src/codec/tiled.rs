@@ -5,7 +5,8 @@
 
 use super::{Codec, Latent};
 use crate::error::{Error, Result};
-use crate::gpu::{GpuContext, GpuTensor, GpuTransform, Probe};
+use crate::gpu::{host_stage, host_stage_async, GpuContext, GpuTransform, PixelTarget, Probe};
+use crate::image::Image;
 use crate::model::{Layer, Transform};
 use crate::tensor::Tensor;
 use crate::tiling::{self, Rect};
@@ -28,11 +29,30 @@ pub(crate) struct Stage<'a> {
     /// The smallest tile side worth running (in output pixels): smaller tiles spend most of
     /// their work on halos, so a budget that needs them is refused instead.
     pub min_side: usize,
+    /// The names of the stage's upload and readback in a probe.
+    pub names: (&'static str, &'static str),
 }
 
-/// Receives a tile's output tensor, the global output rectangle it covers, and where that
-/// rectangle starts inside the tensor.
-pub(crate) type TileSink<'a> = dyn FnMut(&GpuTensor, Rect, (usize, usize)) -> Result<()> + 'a;
+/// Where a tiled stage's input comes from.
+pub(crate) enum TileInput<'a> {
+    /// A picture's RGBA pixels, replicate-padded beyond the picture as the whole is (g_a).
+    Picture(&'a Image),
+    /// A tensor on the host (h_a's |y|, g_s's y_hat).
+    Tensor(&'a Tensor),
+}
+
+/// Where a tiled stage's output goes.
+pub(crate) enum TileOutput<'a> {
+    /// Into a tensor on the host (y, z).
+    Tensor(&'a mut Tensor),
+    /// Into RGBA8 pixels on the host, rows `width` pixels long (the decoded picture).
+    Pixels { rgba: &'a mut [u8], width: usize },
+    /// Into a GPU buffer of RGBA8 rows `pitch` pixels apart (a texture's pixels): never read back.
+    Buffer {
+        pixels: &'a wgpu::Buffer,
+        pitch: usize,
+    },
+}
 
 /// GPU bytes the biggest tile of `side` x `side` output pixels needs (its input has the widest
 /// halos and alignment of all tiles along each axis), and its largest single buffer.
@@ -92,14 +112,14 @@ pub(crate) fn tile_side(ctx: &GpuContext, budget: u64, stage: &Stage) -> Result<
     }
 }
 
-/// Runs `stage` over its whole output in tiles: `input` makes the GPU tensor of an input
-/// rectangle, `sink` receives each tile's output. Returns the number of tiles of the last try.
-pub(crate) fn run_tiled(
+/// Runs `stage` over its whole output in tiles from `input` into `output`. Returns the number
+/// of tiles of the last try.
+pub(crate) async fn run_tiled(
     ctx: &GpuContext,
     budget: u64,
-    stage: &Stage,
-    input: &mut dyn FnMut(Rect) -> Result<GpuTensor>,
-    sink: &mut TileSink<'_>,
+    stage: &Stage<'_>,
+    input: TileInput<'_>,
+    output: &mut TileOutput<'_>,
     probe: Option<&Probe>,
 ) -> Result<usize> {
     let mut side = tile_side(ctx, budget, stage)?;
@@ -110,20 +130,18 @@ pub(crate) fn run_tiled(
             tiling::spans(stage.out_limit.0, side),
             tiling::spans(stage.out_limit.1, side),
         );
-        let run = yspans
-            .iter()
-            .flat_map(|&y| xspans.iter().map(move |&x| Rect { x, y }))
-            .try_for_each(|rect| {
-                let plan = tiling::plan(stage.t, stage.in_size, rect);
+        let mut run = Ok(());
+        'tiles: for &y in &yspans {
+            for &x in &xspans {
+                let rect = Rect { x, y };
                 tiles += 1;
-                ctx.guarded(|| {
-                    ctx.injected_out_of_memory()?;
-                    let x = input(plan.input)?;
-                    let y = stage.gpu.run_probed(ctx, &x, probe)?;
-                    drop(x);
-                    sink(&y, rect, plan.offset)
-                })
-            });
+                let tile = run_tile(ctx, stage, &input, output, rect, probe);
+                run = ctx.guarded_async(tile).await;
+                if run.is_err() {
+                    break 'tiles;
+                }
+            }
+        }
         match run {
             // The budget is an estimate and drivers differ: retry the whole transform with
             // smaller tiles (every tile is written again, so partial output does not matter).
@@ -141,6 +159,60 @@ pub(crate) fn run_tiled(
     }
 }
 
+/// One tile of `stage`: the output rectangle `rect`, from its input with halos.
+async fn run_tile(
+    ctx: &GpuContext,
+    stage: &Stage<'_>,
+    input: &TileInput<'_>,
+    output: &mut TileOutput<'_>,
+    rect: Rect,
+    probe: Option<&Probe>,
+) -> Result<()> {
+    ctx.injected_out_of_memory()?;
+    let plan = tiling::plan(stage.t, stage.in_size, rect);
+    let r = plan.input;
+    let x = host_stage(probe, stage.names.0, || match input {
+        TileInput::Picture(image) => {
+            let mut rgba = Vec::with_capacity(r.width() * r.height() * 4);
+            for yy in r.y.0..r.y.1 {
+                let row = yy.min(image.height - 1) * image.width;
+                for xx in r.x.0..r.x.1 {
+                    let at = (row + xx.min(image.width - 1)) * 4;
+                    rgba.extend_from_slice(&image.rgba[at..at + 4]);
+                }
+            }
+            ctx.rgba8_to_tensor(&rgba, r.width(), r.height(), r.width(), r.height())
+        }
+        TileInput::Tensor(t) => ctx.upload_tensor(&t.crop(r.x.0, r.y.0, r.width(), r.height())),
+    })?;
+    let y = stage.gpu.run_probed(ctx, &x, probe).await?;
+    drop(x);
+    let (off, (w, h)) = (plan.offset, (rect.width(), rect.height()));
+    match output {
+        TileOutput::Tensor(whole) => {
+            let read = ctx.download_tensor_async(&y);
+            let tile = host_stage_async(probe, stage.names.1, read).await?;
+            whole.paste(&tile, off, (rect.x.0, rect.y.0), w, h);
+        }
+        TileOutput::Pixels { rgba, width } => {
+            let read = ctx.tensor_region_to_rgba8_async(&y, off, w, h);
+            let tile = host_stage_async(probe, stage.names.1, read).await?;
+            for (row, yy) in (rect.y.0..rect.y.1).enumerate() {
+                let dst = (yy * *width + rect.x.0) * 4;
+                rgba[dst..dst + w * 4].copy_from_slice(&tile[row * w * 4..(row + 1) * w * 4]);
+            }
+        }
+        TileOutput::Buffer { pixels, pitch } => {
+            let (x, y0, pitch) = (rect.x.0, rect.y.0, *pitch);
+            let target = PixelTarget { x, y: y0, pitch };
+            ctx.run("tile to texture buffer", |rec| {
+                rec.tensor_to_rgba8(&y, off, (w, h), pixels, target)
+            })?;
+        }
+    }
+    Ok(())
+}
+
 /// The codec's tiled stages, and what the memory budget must hold for them.
 impl Codec {
     /// g_a on the replicate-padded picture.
@@ -154,6 +226,7 @@ impl Codec {
             out_limit: (padded.0 / s, padded.1 / s),
             extra_per_pixel: 4,
             min_side: 4, // 64 x 64 pixels of input
+            names: ("upload picture + rgba8_to_tensor", "readback y"),
         }
     }
 
@@ -166,6 +239,7 @@ impl Codec {
             out_limit: (width, height),
             extra_per_pixel: 0,
             min_side: 64,
+            names: ("upload y_hat", "tensor_to_rgba8 + readback"),
         }
     }
 
@@ -178,6 +252,7 @@ impl Codec {
             out_limit: self.model.h_a.output_wh(y),
             extra_per_pixel: 0,
             min_side: 1,
+            names: ("upload h_a input", "readback z"),
         }
     }
 

@@ -1,6 +1,7 @@
 //! The GPU context: adapter, device and queue, the compiled kernels, fault capture (lost device,
 //! out-of-memory, validation errors as typed errors instead of panics), buffers and readback.
 
+use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -22,6 +23,7 @@ pub enum Backend {
 }
 
 impl Backend {
+    #[cfg(not(target_arch = "wasm32"))]
     fn backends(self) -> wgpu::Backends {
         match self {
             Backend::Vulkan => wgpu::Backends::VULKAN,
@@ -59,17 +61,20 @@ struct Faults {
 /// The adapter named by `WGPU_ADAPTER_NAME` (a case-insensitive part of its name) among those of
 /// `backends`, else the default one; an error that lists the adapters found when none fits
 /// (wgpu's own helper panics on a name that matches nothing).
-fn pick_adapter(
-    instance: &wgpu::Instance,
-    backends: wgpu::Backends,
-    asked: Option<Backend>,
-) -> Result<wgpu::Adapter> {
+#[cfg(not(target_arch = "wasm32"))]
+async fn open_adapter(asked: Option<Backend>) -> Result<wgpu::Adapter> {
+    let mut desc = wgpu::InstanceDescriptor::new_without_display_handle_from_env();
+    if let Some(b) = asked {
+        desc.backends = b.backends();
+    }
+    let backends = desc.backends;
+    let instance = wgpu::Instance::new(desc);
     let wanted = asked.map_or_else(
         || std::env::var("WGPU_BACKEND").unwrap_or_else(|_| "any backend".into()),
         |b| format!("{b:?}"),
     );
     let name = std::env::var("WGPU_ADAPTER_NAME").ok();
-    let adapters = pollster::block_on(instance.enumerate_adapters(backends));
+    let adapters = instance.enumerate_adapters(backends).await;
     let found = || {
         let names: Vec<String> = adapters
             .iter()
@@ -97,8 +102,23 @@ fn pick_adapter(
         power_preference: wgpu::PowerPreference::from_env().unwrap_or_default(),
         ..Default::default()
     };
-    pollster::block_on(instance.request_adapter(&options))
+    instance
+        .request_adapter(&options)
+        .await
         .map_err(|e| Error::NoAdapter(format!("{wanted}: {e}; {}", found())))
+}
+
+/// The page's WebGPU adapter.
+#[cfg(target_arch = "wasm32")]
+async fn open_adapter(_: Option<Backend>) -> Result<wgpu::Adapter> {
+    let instance = wgpu::Instance::new(wgpu::InstanceDescriptor {
+        backends: wgpu::Backends::BROWSER_WEBGPU,
+        ..wgpu::InstanceDescriptor::new_without_display_handle()
+    });
+    instance
+        .request_adapter(&wgpu::RequestAdapterOptions::default())
+        .await
+        .map_err(|e| Error::NoAdapter(format!("this browser gives no WebGPU adapter: {e}")))
 }
 
 fn classify(e: wgpu::Error) -> Error {
@@ -111,25 +131,22 @@ fn classify(e: wgpu::Error) -> Error {
 impl GpuContext {
     /// Opens a headless adapter: `backend` if given, else the `WGPU_BACKEND` environment variable,
     /// else any; `WGPU_ADAPTER_NAME` picks an adapter by name. Requests the adapter's own limits.
-    pub fn new(backend: Option<Backend>) -> Result<GpuContext> {
-        let mut desc = wgpu::InstanceDescriptor::new_without_display_handle_from_env();
-        if let Some(b) = backend {
-            desc.backends = b.backends();
-        }
-        let backends = desc.backends;
-        let instance = wgpu::Instance::new(desc);
-        let adapter = pick_adapter(&instance, backends, backend)?;
-        let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
-            label: Some("vaec-gpu"),
-            // only what the codec can use: subgroup kernels, and timestamps for the bench
-            required_features: adapter.features()
-                & (wgpu::Features::SUBGROUP
-                    | wgpu::Features::TIMESTAMP_QUERY
-                    | wgpu::Features::TIMESTAMP_QUERY_INSIDE_ENCODERS),
-            required_limits: adapter.limits(),
-            ..Default::default()
-        }))
-        .map_err(|e| Error::Gpu(format!("cannot open {}: {e}", adapter.get_info().name)))?;
+    /// In a browser (wasm32) the adapter is the page's WebGPU adapter and `backend` is ignored.
+    pub async fn new_async(backend: Option<Backend>) -> Result<GpuContext> {
+        let adapter = open_adapter(backend).await?;
+        let (device, queue) = adapter
+            .request_device(&wgpu::DeviceDescriptor {
+                label: Some("vaec-gpu"),
+                // only what the codec can use: subgroup kernels, and timestamps for the bench
+                required_features: adapter.features()
+                    & (wgpu::Features::SUBGROUP
+                        | wgpu::Features::TIMESTAMP_QUERY
+                        | wgpu::Features::TIMESTAMP_QUERY_INSIDE_ENCODERS),
+                required_limits: adapter.limits(),
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| Error::Gpu(format!("cannot open {}: {e}", adapter.get_info().name)))?;
         let ctx = GpuContext::from_device(device, queue)?;
         // Our own device: record what wgpu would otherwise panic on (its default handler).
         let faults = Arc::clone(&ctx.faults);
@@ -173,17 +190,17 @@ impl GpuContext {
         Ok(self)
     }
 
-    /// Runs GPU work `f` inside out-of-memory and validation error scopes and reports, in this
+    /// Runs GPU work `work` inside out-of-memory and validation error scopes and reports, in this
     /// order: a lost device ([`Error::DeviceLost`]), out-of-memory ([`Error::GpuOutOfMemory`]),
-    /// another GPU error ([`Error::Gpu`]), else `f`'s own result. Error scopes are per thread:
-    /// `f` must record its GPU work on the calling thread.
-    pub fn guarded<T>(&self, f: impl FnOnce() -> Result<T>) -> Result<T> {
+    /// another GPU error ([`Error::Gpu`]), else `work`'s own result. Error scopes are per thread:
+    /// `work` must record its GPU work on the calling thread.
+    pub async fn guarded_async<T>(&self, work: impl Future<Output = Result<T>>) -> Result<T> {
         self.check_lost()?;
         let oom = self.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
         let validation = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
-        let result = f();
-        let validation = pollster::block_on(validation.pop());
-        let oom = pollster::block_on(oom.pop());
+        let result = work.await;
+        let validation = validation.pop().await;
+        let oom = oom.pop().await;
         self.check_lost()?;
         if let Some(e) = oom {
             return Err(classify(e));
@@ -318,13 +335,13 @@ impl GpuContext {
         Ok(buf)
     }
 
-    /// Copies the first `bytes` of a buffer back to the host (waits for the GPU).
-    pub(crate) fn read_buffer(&self, buffer: &wgpu::Buffer, bytes: u64) -> Result<Vec<u8>> {
-        self.read_buffer_at(buffer, 0, bytes)
+    /// Copies the first `bytes` of a buffer back to the host, once the GPU has written it.
+    pub(crate) async fn read_buffer(&self, buffer: &wgpu::Buffer, bytes: u64) -> Result<Vec<u8>> {
+        self.read_buffer_at(buffer, 0, bytes).await
     }
 
     /// Copies `bytes` of a buffer from `offset` (a multiple of 4) back to the host.
-    pub(crate) fn read_buffer_at(
+    pub(crate) async fn read_buffer_at(
         &self,
         buffer: &wgpu::Buffer,
         offset: u64,
@@ -342,26 +359,11 @@ impl GpuContext {
         let mut encoder = self.encoder("readback");
         encoder.copy_buffer_to_buffer(buffer, offset, &staging, 0, size);
         self.queue.submit([encoder.finish()]);
-        let (tx, rx) = std::sync::mpsc::channel();
+        let (tx, rx) = futures_channel::oneshot::channel();
         staging.map_async(wgpu::MapMode::Read, .., move |r| {
             let _ = tx.send(r);
         });
-        self.wait()?;
-        // Another thread polling the same device may be the one that runs our callback, a moment
-        // after our wait returned: wait for it, checking for a lost device meanwhile.
-        let mapped = loop {
-            match rx.recv_timeout(std::time::Duration::from_millis(50)) {
-                Ok(mapped) => break mapped,
-                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
-                    self.check_lost()?;
-                    let _ = self.device.poll(wgpu::PollType::Poll);
-                }
-                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
-                    self.check_lost()?;
-                    return Err(Error::Gpu("a readback buffer's mapping was dropped".into()));
-                }
-            }
-        };
+        let mapped = self.completion(rx).await?;
         mapped.map_err(|e| Error::Gpu(format!("mapping a readback buffer: {e}")))?;
         let data = staging
             .get_mapped_range(..)
@@ -371,7 +373,50 @@ impl GpuContext {
         Ok(data[..bytes as usize].to_vec())
     }
 
+    /// Waits for a wgpu callback to send its result on `rx`. Natively this polls the device (the
+    /// callback runs inside a poll); in a browser the event loop runs it.
+    async fn completion<T>(&self, rx: futures_channel::oneshot::Receiver<T>) -> Result<T> {
+        let dropped = || Error::Gpu("a GPU callback was dropped without an answer".into());
+        #[cfg(not(target_arch = "wasm32"))]
+        {
+            let mut rx = rx;
+            self.wait()?;
+            // Another thread polling the same device may be the one that runs our callback, a
+            // moment after our wait returned: wait for it, checking for a lost device meanwhile.
+            loop {
+                match rx.try_recv() {
+                    Ok(Some(value)) => return Ok(value),
+                    Ok(None) => {
+                        self.check_lost()?;
+                        let _ = self.device.poll(wgpu::PollType::Poll);
+                        std::thread::sleep(std::time::Duration::from_millis(1));
+                    }
+                    Err(_) => {
+                        self.check_lost()?;
+                        return Err(dropped());
+                    }
+                }
+            }
+        }
+        #[cfg(target_arch = "wasm32")]
+        {
+            let value = rx.await.map_err(|_| dropped());
+            self.check_lost()?;
+            value
+        }
+    }
+
+    /// Waits until the GPU has finished all submitted work.
+    pub async fn finished(&self) -> Result<()> {
+        let (tx, rx) = futures_channel::oneshot::channel();
+        self.queue.on_submitted_work_done(move || {
+            let _ = tx.send(());
+        });
+        self.completion(rx).await
+    }
+
     /// Blocks until the GPU has finished all submitted work.
+    #[cfg(not(target_arch = "wasm32"))]
     pub fn wait(&self) -> Result<()> {
         self.check_lost()?;
         let polled = self.device.poll(wgpu::PollType::wait_indefinitely());

@@ -4,7 +4,7 @@
 use super::kernels::{ContextBuffers, ContextParams, IntConvBuffers, Recorder};
 use super::memory::GpuBuffer;
 use super::network::pack4;
-use super::timer::{host_stage, Probe};
+use super::timer::{host_stage, host_stage_async, Probe};
 use super::GpuContext;
 use crate::error::{Error, Result};
 use crate::model::{EntropyParams, IntContext, IntConv, IntHyperSynthesis};
@@ -65,7 +65,7 @@ impl GpuIntConv {
     }
 
     /// Records this layer on `input` (`h` x `w`) into a new buffer; returns it and its size.
-    fn run(
+    async fn run(
         &self,
         ctx: &GpuContext,
         encoder: &mut wgpu::CommandEncoder,
@@ -87,7 +87,7 @@ impl GpuIntConv {
             None => record(&mut ctx.recorder(encoder))?,
             Some(p) => {
                 let name = format!("{stage}{}", self.label);
-                p.gpu(ctx, &name, self.layer.macs(oh, ow), record)?
+                p.gpu(ctx, &name, self.layer.macs(oh, ow), record).await?
             }
         }
         Ok((out, (oh, ow)))
@@ -177,13 +177,17 @@ impl GpuIntNetworks {
         })
     }
 
-    /// Scale-table indexes of y from the z symbols (N x h x w, CHW) with the scale hyperprior,
-    /// bit-identical to [`crate::cpu::int_hyper_synthesis`].
-    pub fn run(&self, ctx: &GpuContext, symbols: &[i32], h: usize, w: usize) -> Result<Vec<u8>> {
-        let hyper = self.hyper(ctx, symbols, (h, w), None, u64::MAX)?;
-        Ok(self
-            .parameters(ctx, &hyper, None, (None, 1), u64::MAX)?
-            .indexes)
+    /// Scale-table indexes of y from the z symbols (N x `h` x `w`, CHW) with the scale
+    /// hyperprior, bit-identical to [`crate::cpu::int_hyper_synthesis`].
+    pub async fn run_async(
+        &self,
+        ctx: &GpuContext,
+        symbols: &[i32],
+        (h, w): (usize, usize),
+    ) -> Result<Vec<u8>> {
+        let hyper = self.hyper(ctx, symbols, (h, w), None, u64::MAX).await?;
+        let params = self.parameters(ctx, &hyper, None, (None, 1), u64::MAX);
+        Ok(params.await?.indexes)
     }
 
     /// GPU bytes h_s needs on z of `h` x `w` in bands of `rows` output rows, for the band with
@@ -231,7 +235,7 @@ impl GpuIntNetworks {
 
     /// Runs h_s on the z symbols (N x h x w) in bands of rows whose GPU buffers fit `memory`
     /// (with halos, so the result equals an untiled run).
-    pub fn hyper(
+    pub async fn hyper(
         &self,
         ctx: &GpuContext,
         symbols: &[i32],
@@ -271,16 +275,21 @@ impl GpuIntNetworks {
             let mut encoder = ctx.encoder("int h_s");
             let mut keep = Vec::new();
             for layer in &self.h_s {
-                let (out, out_size) =
-                    layer.run(ctx, &mut encoder, (probe, ""), &current.buffer, size)?;
+                let (out, out_size) = layer
+                    .run(ctx, &mut encoder, (probe, ""), &current.buffer, size)
+                    .await?;
                 keep.push(std::mem::replace(&mut current, out));
                 size = out_size;
             }
             ctx.submit(encoder);
             drop(keep);
-            let raw = host_stage(probe, "readback h_s output", || {
-                ctx.read_buffer(&current.buffer, (m * size.0 * size.1 * 4) as u64)
-            })?;
+            let bytes = (m * size.0 * size.1 * 4) as u64;
+            let raw = host_stage_async(
+                probe,
+                "readback h_s output",
+                ctx.read_buffer(&current.buffer, bytes),
+            )
+            .await?;
             let band_out: Vec<i32> = bytemuck::pod_collect_to_vec(&raw);
             let plane = size.0 * size.1;
             for c in 0..m {
@@ -298,7 +307,7 @@ impl GpuIntNetworks {
     /// context of the decoded anchors (`context_input`: M x h x w, see
     /// [`IntContext::context_input`]). `pass` (1 or 2) names the stages in the probe; `memory`
     /// bounds the GPU memory allocated (the work goes in chunks of channels).
-    pub fn parameters(
+    pub async fn parameters(
         &self,
         ctx: &GpuContext,
         (hyper, (h, w)): &HyperFeatures,
@@ -328,7 +337,10 @@ impl GpuIntNetworks {
             let span = first * plane..(first + channels) * plane;
             let hyper = ctx.upload("h_s output", &hyper[span.clone()])?;
             match &self.context {
-                None => self.scale_indexes(ctx, &hyper, span.len(), probe, &mut out)?,
+                None => {
+                    self.scale_indexes(ctx, &hyper, span.len(), probe, &mut out)
+                        .await?
+                }
                 Some(c) => {
                     let chunk = ContextChunk {
                         first,
@@ -336,7 +348,8 @@ impl GpuIntNetworks {
                         size: (h, w),
                         pass,
                     };
-                    self.context_parameters(ctx, c, &hyper, context_input, chunk, probe, &mut out)?
+                    self.context_parameters(ctx, c, &hyper, context_input, chunk, probe, &mut out)
+                        .await?
                 }
             }
         }
@@ -344,7 +357,7 @@ impl GpuIntNetworks {
     }
 
     /// The scale hyperprior's table indexes of `count` elements whose h_s output is in `hyper`.
-    fn scale_indexes(
+    async fn scale_indexes(
         &self,
         ctx: &GpuContext,
         hyper: &GpuBuffer,
@@ -364,11 +377,10 @@ impl GpuIntNetworks {
         };
         match probe {
             None => ctx.run("scale indexes", lookup)?,
-            Some(p) => p.gpu(ctx, "scale indexes", 0, lookup)?,
+            Some(p) => p.gpu(ctx, "scale indexes", 0, lookup).await?,
         }
-        let raw = host_stage(probe, "readback indexes", || {
-            ctx.read_buffer(&indexes.buffer, bytes)
-        })?;
+        let readback = ctx.read_buffer(&indexes.buffer, bytes);
+        let raw = host_stage_async(probe, "readback indexes", readback).await?;
         // indexes are < 256 (at most 256 tables): the low byte of each little-endian u32
         out.indexes.extend(raw.chunks_exact(4).map(|b| b[0]));
         Ok(())
@@ -376,7 +388,7 @@ impl GpuIntNetworks {
 
     /// The context model's table indexes and means of one chunk of channels.
     #[allow(clippy::too_many_arguments)]
-    fn context_parameters(
+    async fn context_parameters(
         &self,
         ctx: &GpuContext,
         c: &GpuContextNets,
@@ -442,18 +454,20 @@ impl GpuIntNetworks {
         let macs = (elements / 2 * (context_macs + 5 * net.hidden())) as u64;
         match probe {
             None => ctx.run("entropy parameters", record)?,
-            Some(p) => p.gpu(ctx, &name, macs, record)?,
+            Some(p) => p.gpu(ctx, &name, macs, record).await?,
         }
         drop(input);
-        host_stage(probe, &format!("{stage}readback indexes and means"), || {
-            let raw = ctx.read_buffer(&indexes.buffer, bytes)?;
+        let readback = async {
+            let raw = ctx.read_buffer(&indexes.buffer, bytes).await?;
             out.indexes.extend(raw.chunks_exact(4).map(|b| b[0]));
             drop(indexes);
-            let raw = ctx.read_buffer(&means.buffer, bytes)?;
+            let raw = ctx.read_buffer(&means.buffer, bytes).await?;
             out.means
                 .extend(bytemuck::pod_collect_to_vec::<u8, i32>(&raw));
             Ok(())
-        })
+        };
+        let name = format!("{stage}readback indexes and means");
+        host_stage_async(probe, &name, readback).await
     }
 }
 

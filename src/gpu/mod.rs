@@ -3,8 +3,11 @@
 //! - `memory`: GPU memory accounting; `tensor`: feature maps on the GPU and their transfers;
 //! - `shaders`: the WGSL sources and their includes; `kernels`: one module per kernel family;
 //! - `network`: the float transforms; `int_net`: the integer networks;
-//! - `texture`: textures in and out; `timer`: stage timings for the bench.
+//! - `texture`: textures in and out; `timer`: stage timings for the bench;
+//! - `blocking`: the blocking API of native programs, waiting for the async one.
 
+#[cfg(not(target_arch = "wasm32"))]
+mod blocking;
 mod context;
 mod int_net;
 mod kernels;
@@ -26,5 +29,5 @@ pub use network::{
 pub use shaders::{shader_source, SHADER_SOURCES};
 pub use tensor::GpuTensor;
 pub(crate) use texture::texture_row_pitch;
-pub(crate) use timer::host_stage;
+pub(crate) use timer::{host_stage, host_stage_async};
 pub use timer::{Probe, StageTime};

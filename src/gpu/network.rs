@@ -169,7 +169,7 @@ impl GpuLayer {
         }
     }
 
-    /// Runs this layer of `input` into a new tensor (one submission).
+    /// Runs this layer on `input` into a new tensor (one submission).
     pub fn run(&self, ctx: &GpuContext, input: &GpuTensor) -> Result<GpuTensor> {
         let output = self.new_output(ctx, input)?;
         ctx.run("layer", |rec| self.record(rec, input, &output))?;
@@ -244,11 +244,12 @@ impl GpuTransform {
     /// Runs the transform on `input`, one submission per layer (short submissions keep driver
     /// watchdogs on integrated GPUs quiet); intermediate tensors are freed as soon as they are used.
     pub fn run(&self, ctx: &GpuContext, input: &GpuTensor) -> Result<GpuTensor> {
-        self.run_probed(ctx, input, None)
+        // without a probe nothing is waited for
+        crate::block::ready(self.run_probed(ctx, input, None))
     }
 
     /// [`GpuTransform::run`], each layer timed in `probe` if there is one.
-    pub(crate) fn run_probed(
+    pub(crate) async fn run_probed(
         &self,
         ctx: &GpuContext,
         input: &GpuTensor,
@@ -263,7 +264,7 @@ impl GpuTransform {
                 None => ctx.run(self.name, record)?,
                 Some(p) => {
                     let macs = layer.macs(output.height, output.width);
-                    p.gpu(ctx, label, macs, record)?
+                    p.gpu(ctx, label, macs, record).await?
                 }
             }
             current = Some(output);

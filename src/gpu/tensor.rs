@@ -63,8 +63,8 @@ impl GpuContext {
     }
 
     /// Reads a GPU tensor back into a CPU tensor.
-    pub fn download_tensor(&self, t: &GpuTensor) -> Result<Tensor> {
-        let bytes = self.read_buffer(&t.buffer.buffer, t.bytes())?;
+    pub async fn download_tensor_async(&self, t: &GpuTensor) -> Result<Tensor> {
+        let bytes = self.read_buffer(&t.buffer.buffer, t.bytes()).await?;
         let packed: Vec<[f32; 4]> = bytes
             .chunks_exact(16)
             .map(|b| {
@@ -96,19 +96,9 @@ impl GpuContext {
         Ok(output)
     }
 
-    /// Converts the top-left `img_w` x `img_h` of a 3-channel tensor to RGBA8 and reads it back.
-    pub fn tensor_to_rgba8(
-        &self,
-        input: &GpuTensor,
-        img_w: usize,
-        img_h: usize,
-    ) -> Result<Vec<u8>> {
-        self.tensor_region_to_rgba8(input, (0, 0), img_w, img_h)
-    }
-
     /// Converts the `img_w` x `img_h` region at `origin` of a 3-channel tensor to RGBA8 and reads
     /// it back.
-    pub fn tensor_region_to_rgba8(
+    pub async fn tensor_region_to_rgba8_async(
         &self,
         input: &GpuTensor,
         origin: (usize, usize),
@@ -125,12 +115,12 @@ impl GpuContext {
         self.run("tensor_to_rgba8", |rec| {
             rec.tensor_to_rgba8(input, origin, (img_w, img_h), &pixels.buffer, target)
         })?;
-        self.read_buffer(&pixels.buffer, bytes)
+        self.read_buffer(&pixels.buffer, bytes).await
     }
 
     /// Writes an alpha plane (`img_w` x `img_h`) into the alpha bytes of RGBA8 pixels whose rows
     /// are `pitch` pixels apart, and reads them back.
-    pub fn merge_alpha(
+    pub async fn merge_alpha_async(
         &self,
         rgba: &[u8],
         alpha: &[u8],
@@ -142,7 +132,7 @@ impl GpuContext {
         self.run("merge_alpha", |rec| {
             rec.merge_alpha(&alpha.buffer, (img_w, img_h), &pixels.buffer, pitch)
         })?;
-        self.read_buffer(&pixels.buffer, rgba.len() as u64)
+        self.read_buffer(&pixels.buffer, rgba.len() as u64).await
     }
 
     /// Uploads an alpha plane, padded to whole u32s for the kernels that read it.

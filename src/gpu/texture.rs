@@ -62,7 +62,7 @@ impl GpuContext {
 
     /// The pixels of an `Rgba8Unorm` (or `Rgba8UnormSrgb`) texture with `COPY_SRC` usage, as
     /// tightly packed RGBA8 rows.
-    pub fn read_texture(&self, texture: &wgpu::Texture) -> Result<Vec<u8>> {
+    pub async fn read_texture_async(&self, texture: &wgpu::Texture) -> Result<Vec<u8>> {
         let format = texture.format();
         if !matches!(
             format,
@@ -94,7 +94,9 @@ impl GpuContext {
             texture.size(),
         );
         self.submit(encoder);
-        let bytes = self.read_buffer(&staging.buffer, (pitch * height) as u64)?;
+        let bytes = self
+            .read_buffer(&staging.buffer, (pitch * height) as u64)
+            .await?;
         let mut rgba = Vec::with_capacity(width * height * 4);
         for row in bytes.chunks_exact(pitch) {
             rgba.extend_from_slice(&row[..width * 4]);

@@ -4,7 +4,7 @@
 //! reads it; the codec's normal paths pass no probe and pay nothing.
 
 use std::sync::Mutex;
-use std::time::Instant;
+use web_time::Instant;
 
 use super::kernels::Recorder;
 use super::GpuContext;
@@ -98,7 +98,7 @@ impl Probe {
     }
 
     /// Records GPU `work` into its own submission, waits for it and records its time.
-    pub(crate) fn gpu<T>(
+    pub(crate) async fn gpu<T>(
         &self,
         ctx: &GpuContext,
         name: &str,
@@ -116,10 +116,10 @@ impl Probe {
             enc.resolve_query_set(&t.queries, 0..2, &t.resolved, 0);
         }
         ctx.submit(enc);
-        ctx.wait()?;
+        ctx.finished().await?;
         let mut seconds = t0.elapsed().as_secs_f64();
         if let Some(t) = &self.timer {
-            let ticks = ctx.read_buffer(&t.resolved, 16)?;
+            let ticks = ctx.read_buffer(&t.resolved, 16).await?;
             let at = |i: usize| u64::from_le_bytes(std::array::from_fn(|k| ticks[8 * i + k]));
             seconds = at(1).saturating_sub(at(0)) as f64 * t.nanoseconds_per_tick * 1e-9;
         }
@@ -134,6 +134,21 @@ impl Probe {
         self.add(name, t0.elapsed().as_secs_f64(), 0);
         Ok(out)
     }
+}
+
+/// Awaits `work` (host work that waits for the GPU: a readback), recording its time in `probe`
+/// if there is one.
+pub(crate) async fn host_stage_async<T>(
+    probe: Option<&Probe>,
+    name: &str,
+    work: impl std::future::Future<Output = Result<T>>,
+) -> Result<T> {
+    let t0 = Instant::now();
+    let out = work.await?;
+    if let Some(p) = probe {
+        p.add(name, t0.elapsed().as_secs_f64(), 0);
+    }
+    Ok(out)
 }
 
 /// Runs host `work`, recording it in `probe` if there is one.
