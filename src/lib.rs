@@ -29,6 +29,7 @@ pub mod image;
 pub mod image_hooks;
 pub mod metrics;
 pub mod model;
+mod parallel;
 pub mod picture;
 pub mod rng;
 pub mod tensor;

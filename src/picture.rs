@@ -110,6 +110,21 @@ impl Picture {
         }
     }
 
+    /// Its pixels as RGBA8, four samples each whatever it carries: gray as in [`Self::samples`]
+    /// three times, alpha from its plane or opaque (what a canvas's `ImageData` holds).
+    pub fn rgba(&self) -> Vec<u8> {
+        let mean = |p: &[u8]| ((p[0] as u16 + p[1] as u16 + p[2] as u16 + 1) / 3) as u8;
+        let mut rgba = self.image.rgba.clone();
+        for (i, p) in rgba.chunks_exact_mut(4).enumerate() {
+            if self.gray {
+                let m = mean(p);
+                p[..3].fill(m);
+            }
+            p[3] = self.alpha.as_ref().map_or(255, |a| a[i]);
+        }
+        rgba
+    }
+
     /// Replaces the colour under fully transparent pixels, which nobody sees, by a smooth fill
     /// from the visible ones, so that the network spends next to nothing on it (cwebp does the
     /// same unless `-exact`). Visible pixels, even faintly visible ones, keep their colour.
@@ -194,7 +209,7 @@ impl Picture {
     }
 
     /// The picture of a parsed file: `image` is its decoded RGB.
-    fn decoded(image: Image, parsed: format::Parsed) -> Picture {
+    pub(crate) fn decoded(image: Image, parsed: format::Parsed) -> Picture {
         Picture {
             image,
             alpha: parsed.alpha,
@@ -318,6 +333,14 @@ mod tests {
         assert_eq!((picture.channels(), picture.alpha), (1, None));
         assert!(Picture::from_samples(w, h, 5, &[0; 75]).is_err());
         assert!(Picture::from_samples(w, h, 3, &[0; 44]).is_err());
+    }
+
+    #[test]
+    fn rgba_has_four_samples_whatever_the_picture_carries() {
+        let gray_alpha = Picture::from_samples(2, 1, 2, &[10, 0, 200, 77]).unwrap();
+        assert_eq!(gray_alpha.rgba(), [10, 10, 10, 0, 200, 200, 200, 77]);
+        let rgb = Picture::from_samples(1, 1, 3, &[1, 2, 3]).unwrap();
+        assert_eq!(rgb.rgba(), [1, 2, 3, 255]);
     }
 
     #[test]

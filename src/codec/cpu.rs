@@ -9,6 +9,7 @@ use crate::error::Result;
 use crate::format::{self, Limits};
 use crate::image::Image;
 use crate::model::Model;
+use crate::picture::Picture;
 
 fn latent_codec(model: &Model) -> Result<LatentCodec> {
     LatentCodec::new(model).map_err(LatentCodec::missing)
@@ -28,6 +29,12 @@ pub fn decode_cpu(model: &Model, bytes: &[u8], limits: &Limits) -> Result<Image>
         height: h,
         rgba: crate::cpu::tensor_to_rgba8(&x_hat, w, h),
     })
+}
+
+/// Decodes a `.vaec` file on the CPU alone to a picture with all it carries.
+pub fn decode_picture_cpu(model: &Model, bytes: &[u8], limits: &Limits) -> Result<Picture> {
+    let image = decode_cpu(model, bytes, limits)?;
+    Ok(Picture::decoded(image, format::parse(bytes, limits)?))
 }
 
 /// Entropy-decodes a file with the CPU integer networks, returning the symbols and indexes.

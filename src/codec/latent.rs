@@ -4,7 +4,8 @@
 //! decoder, the CPU decoder and the bench all go through it; the integer network runs wherever
 //! the caller's [`EntropyParameters`] runs it.
 
-use rayon::prelude::*;
+#[allow(unused_imports)] // the iterator traits rayon needs and wasm32's serial twins do not
+use crate::parallel::*;
 use sha2::Digest;
 
 use super::params::EntropyParameters;
@@ -287,7 +288,7 @@ impl LatentCodec {
                 }
             }
             let first = coded.len();
-            let threads = rayon::current_num_threads().min(pass.groups);
+            let threads = crate::parallel::threads().min(pass.groups);
             let name = format!("entropy encode y, pass {} (threads: {threads})", k + 1);
             coded.extend(host_stage(probe, &name, || {
                 (0..pass.groups)
@@ -395,7 +396,7 @@ impl LatentCodec {
                     "scale-index hash mismatch: this decoder's integer networks disagree with the encoder's, or the file is corrupt".into(),
                 ));
             }
-            let threads = rayon::current_num_threads().min(pass.groups);
+            let threads = crate::parallel::threads().min(pass.groups);
             let name = format!("entropy decode y, pass {} (threads: {threads})", k + 1);
             let parts = host_stage(probe, &name, || {
                 (0..pass.groups)

@@ -20,7 +20,7 @@ mod params;
 mod rate;
 mod tiled;
 
-pub use cpu::{decode_cpu, decode_latents_cpu};
+pub use cpu::{decode_cpu, decode_latents_cpu, decode_picture_cpu};
 pub use latent::{DecodedLatents, Y_GROUPS};
 pub use options::{CodecOptions, DEFAULT_MEMORY_BUDGET};
 pub use rate::{Target, Targeted};
@@ -86,7 +86,7 @@ impl Codec {
         options: CodecOptions,
     ) -> Result<Codec> {
         let ctx = match options.portable_kernels && ctx.uses_subgroups() {
-            true => ctx.without_subgroups()?,
+            true => ctx.without_subgroups_async().await?,
             false => ctx,
         };
         let net = ctx

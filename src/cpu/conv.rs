@@ -1,6 +1,7 @@
 //! Twin of `conv.wgsl` `conv2d` and `deconv.wgsl` `conv_transpose2d` (and their subgroup variants).
 
-use rayon::prelude::*;
+#[allow(unused_imports)] // the iterator traits rayon needs and wasm32's serial twins do not
+use crate::parallel::*;
 
 use crate::model::Conv;
 use crate::tensor::Tensor;

@@ -1,6 +1,7 @@
 //! Twin of `gdn.wgsl` `gdn` (and gdn_subgroup.wgsl).
 
-use rayon::prelude::*;
+#[allow(unused_imports)] // the iterator traits rayon needs and wasm32's serial twins do not
+use crate::parallel::*;
 
 use crate::model::Gdn;
 use crate::tensor::Tensor;

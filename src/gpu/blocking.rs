@@ -12,6 +12,19 @@ impl GpuContext {
         wait(GpuContext::new_async(backend))
     }
 
+    /// Uses an application's device and queue (the limits it was created with apply). The
+    /// subgroup kernel variants are used when the device was created with `Features::SUBGROUP`
+    /// and its subgroups have at least 8 invocations.
+    pub fn from_device(device: wgpu::Device, queue: wgpu::Queue) -> Result<GpuContext> {
+        wait(GpuContext::from_device_async(device, queue))
+    }
+
+    /// The same device with the portable kernels only (no subgroup variants): a baseline for
+    /// benchmarks and tests.
+    pub fn without_subgroups(self) -> Result<GpuContext> {
+        wait(self.without_subgroups_async())
+    }
+
     /// [`GpuContext::guarded_async`] on synchronous work, waited for.
     pub fn guarded<T>(&self, work: impl FnOnce() -> Result<T>) -> Result<T> {
         wait(self.guarded_async(async { work() }))

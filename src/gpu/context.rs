@@ -147,7 +147,7 @@ impl GpuContext {
             })
             .await
             .map_err(|e| Error::Gpu(format!("cannot open {}: {e}", adapter.get_info().name)))?;
-        let ctx = GpuContext::from_device(device, queue)?;
+        let ctx = GpuContext::from_device_async(device, queue).await?;
         // Our own device: record what wgpu would otherwise panic on (its default handler).
         let faults = Arc::clone(&ctx.faults);
         ctx.device.set_device_lost_callback(move |reason, message| {
@@ -168,11 +168,11 @@ impl GpuContext {
     /// Uses an application's device and queue (the limits it was created with apply). The
     /// subgroup kernel variants are used when the device was created with `Features::SUBGROUP`
     /// and its subgroups have at least 8 invocations.
-    pub fn from_device(device: wgpu::Device, queue: wgpu::Queue) -> Result<GpuContext> {
+    pub async fn from_device_async(device: wgpu::Device, queue: wgpu::Queue) -> Result<GpuContext> {
         let info = device.adapter_info();
         let subgroups =
             device.features().contains(wgpu::Features::SUBGROUP) && info.subgroup_min_size >= 8;
-        let kernels = Kernels::new(&device, subgroups)?;
+        let kernels = Kernels::new(&device, subgroups).await?;
         Ok(GpuContext {
             device,
             queue,
@@ -185,8 +185,8 @@ impl GpuContext {
 
     /// The same device with the portable kernels only (no subgroup variants): a baseline for
     /// benchmarks and tests.
-    pub fn without_subgroups(mut self) -> Result<GpuContext> {
-        self.kernels = Kernels::new(&self.device, false)?;
+    pub async fn without_subgroups_async(mut self) -> Result<GpuContext> {
+        self.kernels = Kernels::new(&self.device, false).await?;
         Ok(self)
     }
 

@@ -74,7 +74,7 @@ impl Compiler<'_> {
 impl Kernels {
     /// Compiles every kernel; with `subgroups`, the `_subgroup` variants too (the device must have
     /// `Features::SUBGROUP` and subgroups of at least 8 invocations).
-    pub(crate) fn new(device: &wgpu::Device, subgroups: bool) -> Result<Kernels> {
+    pub(crate) async fn new(device: &wgpu::Device, subgroups: bool) -> Result<Kernels> {
         let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
         let c = Compiler { device };
         let kernels = Kernels {
@@ -85,7 +85,7 @@ impl Kernels {
             int_context: int_context::IntContextKernels::new(&c),
             subgroups,
         };
-        if let Some(e) = pollster::block_on(scope.pop()) {
+        if let Some(e) = scope.pop().await {
             return Err(Error::Gpu(format!("compiling the WGSL kernels: {e}")));
         }
         Ok(kernels)
