@@ -1,0 +1,243 @@
+//! vaec-gpu for web pages: `VaecCodec` on the browser's WebGPU, compiled to wasm and bound with
+//! wasm-bindgen. Where the browser has no WebGPU, decoding runs on the CPU decoder compiled into
+//! the same wasm (and encoding is refused); `codec.path` and `codec.why` say which runs and why.
+//! Errors are JavaScript `Error`s whose `name` is the kind of the Rust [`vaec_gpu::Error`].
+
+use std::cell::RefCell;
+
+use js_sys::{Object, Reflect, Uint8Array, Uint8ClampedArray};
+use wasm_bindgen::prelude::*;
+use web_sys::ImageData;
+
+use vaec_gpu::codec::decode_picture_cpu;
+use vaec_gpu::format::{self, Limits};
+use vaec_gpu::model::hex;
+use vaec_gpu::{Codec, CodecOptions, Error, GpuContext, Model, Picture, Target};
+
+/// The `name` of the JavaScript error for a Rust error: one per kind.
+fn kind(e: &Error) -> &'static str {
+    match e {
+        Error::Format(_) | Error::Entropy { .. } => "FormatError",
+        Error::ModelMismatch { .. } => "ModelMismatchError",
+        Error::Limit { .. } => "LimitError",
+        Error::TargetOutOfReach(_) => "TargetOutOfReachError",
+        Error::InvalidArgument(_) | Error::Image(_) => "InvalidArgumentError",
+        Error::Weights { .. } => "WeightsError",
+        Error::NoAdapter(_) | Error::Gpu(_) | Error::GpuOutOfMemory(_) | Error::DeviceLost(_) => {
+            "GpuError"
+        }
+        Error::Io { .. } => "IoError",
+    }
+}
+
+fn js_error(e: Error) -> JsValue {
+    let error = js_sys::Error::new(&e.to_string());
+    error.set_name(kind(&e));
+    error.into()
+}
+
+fn invalid(message: &str) -> JsValue {
+    js_error(Error::InvalidArgument(message.into()))
+}
+
+/// Sets `key` on a plain object.
+fn set(object: &Object, key: &str, value: impl Into<JsValue>) -> Result<(), JsValue> {
+    Reflect::set(object, &key.into(), &value.into()).map(|_| ())
+}
+
+/// A number field of an options object, if present.
+fn number(options: &JsValue, key: &str) -> Result<Option<f64>, JsValue> {
+    if options.is_undefined() || options.is_null() {
+        return Ok(None);
+    }
+    let value = Reflect::get(options, &key.into())?;
+    match value.is_undefined() || value.is_null() {
+        true => Ok(None),
+        false => value
+            .as_f64()
+            .map(Some)
+            .ok_or_else(|| invalid(&format!("{key} must be a number"))),
+    }
+}
+
+/// The codec of a page: the default model on the page's WebGPU device, or the CPU decoder.
+#[wasm_bindgen]
+pub struct VaecCodec {
+    /// The GPU codec of the model that ran last (files name their model), if there is a GPU.
+    gpu: RefCell<Option<Codec>>,
+    /// Why there is no GPU codec, if there is none.
+    why: String,
+}
+
+#[wasm_bindgen]
+impl VaecCodec {
+    /// Opens the page's WebGPU adapter with the default model. `options.gpu = false` uses the
+    /// CPU decoder even where WebGPU exists. Never fails for want of WebGPU: then decoding runs
+    /// on the CPU, and `path` and `why` say so.
+    pub async fn create(options: JsValue) -> Result<VaecCodec, JsValue> {
+        let wanted =
+            options.is_object() && Reflect::get(&options, &"gpu".into())?.as_bool() == Some(false);
+        if wanted {
+            return Ok(VaecCodec {
+                gpu: RefCell::new(None),
+                why: "options.gpu is false".into(),
+            });
+        }
+        let model = Model::builtin().map_err(js_error)?;
+        let opened = match GpuContext::new_async(None).await {
+            Ok(ctx) => Codec::with_options_async(ctx, model, CodecOptions::default()).await,
+            Err(e) => Err(e),
+        };
+        Ok(match opened {
+            Ok(codec) => VaecCodec {
+                gpu: RefCell::new(Some(codec)),
+                why: String::new(),
+            },
+            Err(e) => VaecCodec {
+                gpu: RefCell::new(None),
+                why: e.to_string(),
+            },
+        })
+    }
+
+    /// Where the codec runs: `"webgpu"` or `"cpu"`.
+    #[wasm_bindgen(getter)]
+    pub fn path(&self) -> String {
+        match self.gpu.borrow().is_some() {
+            true => "webgpu".into(),
+            false => "cpu".into(),
+        }
+    }
+
+    /// Why the codec runs on the CPU (empty on WebGPU).
+    #[wasm_bindgen(getter)]
+    pub fn why(&self) -> String {
+        self.why.clone()
+    }
+
+    /// The adapter that runs the codec, in words.
+    #[wasm_bindgen(getter)]
+    pub fn adapter(&self) -> String {
+        match &*self.gpu.borrow() {
+            Some(codec) => codec.context().adapter_description(),
+            None => "CPU decoder (no WebGPU)".into(),
+        }
+    }
+
+    /// The GPU codec (taken out of its slot while it works, so that no borrow lives across an
+    /// await) for the model `id`: opened on the same device when the last one had another.
+    async fn take_codec_for(&self, id: &[u8; 16]) -> Result<Option<Codec>, JsValue> {
+        let Some(current) = self.gpu.borrow_mut().take() else {
+            return Ok(None);
+        };
+        let model = match Model::builtin_with_id(id) {
+            Some(model) if current.model().id != *id => model.map_err(js_error)?,
+            // the same model, or none: the decoder reports a mismatch naming both identities
+            _ => return Ok(Some(current)),
+        };
+        let ctx = current.context();
+        let ctx = GpuContext::from_device_async(ctx.device().clone(), ctx.queue().clone()).await;
+        let opened = match ctx {
+            Ok(ctx) => Codec::with_options_async(ctx, model, CodecOptions::default()).await,
+            Err(e) => Err(e),
+        };
+        match opened {
+            Ok(codec) => Ok(Some(codec)),
+            Err(e) => {
+                *self.gpu.borrow_mut() = Some(current);
+                Err(js_error(e))
+            }
+        }
+    }
+
+    /// Decodes a `.vaec` file to `ImageData` (alpha kept; gray files as gray RGB).
+    pub async fn decode(&self, bytes: &[u8]) -> Result<ImageData, JsValue> {
+        let limits = Limits::default();
+        let header = format::parse(bytes, &limits).map_err(js_error)?.header;
+        let gpu = self.take_codec_for(&header.model_id).await?;
+        let picture = match &gpu {
+            Some(codec) => codec.decode_picture_async(bytes).await,
+            None => Model::builtin_with_id(&header.model_id)
+                .unwrap_or_else(Model::builtin)
+                .and_then(|model| decode_picture_cpu(&model, bytes, &limits)),
+        };
+        *self.gpu.borrow_mut() = gpu;
+        image_data(&picture.map_err(js_error)?)
+    }
+
+    /// Encodes `ImageData` to a `.vaec` file: `options.quality` (1 to 10, fractions allowed;
+    /// default 6) or `options.targetSize` (bytes). Needs WebGPU.
+    pub async fn encode(&self, image: ImageData, options: JsValue) -> Result<Uint8Array, JsValue> {
+        let (width, height) = (image.width() as usize, image.height() as usize);
+        let mut picture =
+            Picture::from_samples(width, height, 4, &image.data()).map_err(js_error)?;
+        if picture.alpha.is_some() {
+            picture.fill_hidden_colour();
+        }
+        let asked = (
+            number(&options, "targetSize")?,
+            number(&options, "quality")?,
+        );
+        let gpu = self.gpu.borrow_mut().take();
+        let Some(codec) = &gpu else {
+            let why = format!("encoding needs WebGPU ({})", self.why);
+            return Err(js_error(Error::NoAdapter(why)));
+        };
+        let encoded = match asked {
+            (Some(bytes), None) if bytes >= 1.0 && bytes.is_finite() => {
+                let target = Target::Bytes(bytes as u64);
+                let targeted = codec.encode_picture_to_target_async(&picture, target).await;
+                targeted.map(|t| t.encoded)
+            }
+            (Some(_), None) => Err(Error::InvalidArgument(
+                "targetSize must be a positive number of bytes".into(),
+            )),
+            (None, quality) => {
+                let quality = quality.unwrap_or(6.0) as f32;
+                codec.encode_picture_async(&picture, quality).await
+            }
+            (Some(_), Some(_)) => Err(Error::InvalidArgument(
+                "give quality or targetSize, not both".into(),
+            )),
+        };
+        *self.gpu.borrow_mut() = gpu;
+        Ok(Uint8Array::from(&encoded.map_err(js_error)?.bytes[..]))
+    }
+}
+
+/// The picture as `ImageData` on its own JavaScript buffer: an `ImageData` made on a view of the
+/// wasm memory would keep that view, whose bytes the next allocation overwrites.
+fn image_data(picture: &Picture) -> Result<ImageData, JsValue> {
+    let (width, height) = (picture.image.width as u32, picture.image.height as u32);
+    let rgba = picture.rgba();
+    let pixels = Uint8ClampedArray::new_with_length(rgba.len() as u32);
+    pixels.copy_from(&rgba);
+    ImageData::new_with_js_u8_clamped_array_and_sh(&pixels, width, height)
+}
+
+/// The header of a `.vaec` file, checked whole (no GPU work): width, height, quality, version,
+/// model identity and name, sizes, and what it carries besides the pixels.
+#[wasm_bindgen]
+pub fn info(bytes: &[u8]) -> Result<Object, JsValue> {
+    let parsed = format::parse(bytes, &Limits::default()).map_err(js_error)?;
+    let h = &parsed.header;
+    let o = Object::new();
+    set(&o, "width", h.width)?;
+    set(&o, "height", h.height)?;
+    set(&o, "quality", h.quality())?;
+    set(&o, "version", h.version)?;
+    set(&o, "modelId", hex(&h.model_id))?;
+    let name = Model::builtin_names()
+        .into_iter()
+        .find(|n| Model::builtin_named(n).is_ok_and(|m| m.id == h.model_id));
+    set(&o, "model", name.map_or(JsValue::NULL, JsValue::from))?;
+    set(&o, "bytes", bytes.len() as u32)?;
+    set(&o, "gray", h.colour == format::COLOUR_GRAY8)?;
+    set(&o, "alpha", parsed.side.alpha.is_some())?;
+    let meta = &parsed.side.metadata;
+    let size = |item: &Option<Vec<u8>>| item.as_ref().map_or(0, |b| b.len() as u32);
+    set(&o, "iccBytes", size(&meta.icc))?;
+    set(&o, "exifBytes", size(&meta.exif))?;
+    set(&o, "xmpBytes", size(&meta.xmp))?;
+    Ok(o)
+}

@@ -1,0 +1,125 @@
+// The browser tests, run by test/run.mjs in headless Chromium (see README "Web"). Each returns
+// { name, ok, detail }; the runner fails on any ok === false.
+import init, { VaecCodec, info } from "../pkg/vaec_gpu_web.js";
+
+const fixture = async (file) =>
+  new Uint8Array(await (await fetch(`fixtures/${file}`)).arrayBuffer());
+
+function largestDifference(a, b) {
+  let worst = 0;
+  let first = -1;
+  let count = 0;
+  for (let i = 0; i < a.length; i++) {
+    const d = Math.abs(a[i] - b[i]);
+    if (d > 1) { count++; if (first < 0) first = i; }
+    worst = Math.max(worst, d);
+  }
+  globalThis.__diff = { first, count, got: Array.from(a.slice(first, first + 8)), want: Array.from(b.slice(first, first + 8)) };
+  return worst;
+}
+
+const same = (a, b) => a.length === b.length && a.every((v, i) => v === b[i]);
+
+// 1 and 3: natively encoded files decode to within one level of the native decode
+async function decodesAsNative(codec, pictures, path) {
+  const results = [];
+  for (const p of pictures) {
+    const t0 = performance.now();
+    const image = await codec.decode(await fixture(p.vaec));
+    const ms = performance.now() - t0;
+    const native = await fixture(p.decoded);
+    const sizeOk = image.width === p.width && image.height === p.height;
+    const worst = sizeOk ? largestDifference(image.data, native) : Infinity;
+    results.push({
+      name: `decode ${p.name} (${p.width}x${p.height}) on ${path}`,
+      ok: codec.path === path && sizeOk && worst <= 1,
+      detail: `path ${codec.path}, largest difference ${worst} levels, ${ms.toFixed(0)} ms` + (worst > 1 ? ` ${JSON.stringify(globalThis.__diff)}` : ""),
+      ms,
+    });
+  }
+  return results;
+}
+
+// 2: the browser's encode is byte-identical to the native encode of the same pixels
+async function encodesAsNative(codec, pictures) {
+  const results = [];
+  for (const p of pictures) {
+    const rgba = await fixture(p.rgba);
+    const image = new ImageData(new Uint8ClampedArray(rgba.buffer), p.width, p.height);
+    const t0 = performance.now();
+    const file = await codec.encode(image, { quality: p.quality });
+    const ms = performance.now() - t0;
+    const native = await fixture(p.vaec);
+    results.push({
+      name: `encode ${p.name} (${p.width}x${p.height}) at quality ${p.quality} on ${codec.path}`,
+      ok: codec.path === "webgpu" && same(file, native),
+      detail: `${file.length} bytes in the browser, ${native.length} natively, ${same(file, native) ? "identical" : "DIFFERENT"}, ${ms.toFixed(0)} ms`,
+      ms,
+    });
+  }
+  return results;
+}
+
+// 4: hostile files are exceptions of a named kind; the page keeps working; memory stays bounded
+async function refusesHostile(codec, hostile, memory) {
+  const before = memory();
+  const kinds = {};
+  const accepted = [];
+  for (const h of hostile) {
+    const bytes = await fixture(h.file);
+    for (const call of [() => info(bytes), () => codec.decode(bytes)]) {
+      try {
+        await call();
+        accepted.push(h.what);
+      } catch (e) {
+        kinds[e.name] = (kinds[e.name] ?? 0) + 1;
+      }
+    }
+  }
+  const after = memory();
+  const named = Object.keys(kinds).every((k) => k.endsWith("Error") && k !== "Error");
+  return [{
+    name: `${hostile.length} hostile files refused by info and decode on ${codec.path}`,
+    ok: accepted.length === 0 && named && after < 1024 * 2 ** 20,
+    detail: `errors ${JSON.stringify(kinds)}; accepted: ${accepted.length ? accepted.join("; ") : "none"}; wasm memory ${(before / 2 ** 20).toFixed(0)} -> ${(after / 2 ** 20).toFixed(0)} MiB`,
+  }];
+}
+
+export async function runAll(mode, log) {
+  const wasm = await init();
+  const memory = () => wasm.memory.buffer.byteLength;
+  const manifest = await (await fetch("fixtures/manifest.json")).json();
+  const results = [];
+  let adapter = "";
+  const report = (rs) => {
+    for (const r of rs) log(`${r.ok ? "ok  " : "FAIL"} ${r.name}: ${r.detail}`);
+    results.push(...rs);
+  };
+  if (mode === "webgpu") {
+    const codec = await VaecCodec.create();
+    adapter = codec.adapter;
+    log(`codec on ${codec.path}: ${adapter} ${codec.why}`);
+    // the WebGPU tests fail, not fall back, where the codec did not get WebGPU
+    report([{ name: "the codec runs on WebGPU", ok: codec.path === "webgpu", detail: codec.why || codec.adapter }]);
+    report(await decodesAsNative(codec, manifest.pictures, "webgpu"));
+    report(await encodesAsNative(codec, manifest.pictures));
+    report(await refusesHostile(codec, manifest.hostile, memory));
+  } else {
+    // a browser without WebGPU: navigator.gpu taken away before the codec looks for it
+    Object.defineProperty(navigator, "gpu", { value: undefined, configurable: true });
+    const codec = await VaecCodec.create();
+    adapter = codec.adapter;
+    log(`codec on ${codec.path}: ${codec.why}`);
+    report([{ name: "without WebGPU the codec says it runs on the CPU", ok: codec.path === "cpu" && codec.why.length > 0, detail: codec.why }]);
+    report(await decodesAsNative(codec, manifest.pictures, "cpu"));
+    let refused = "";
+    try {
+      await codec.encode(new ImageData(16, 16), { quality: 3 });
+    } catch (e) {
+      refused = `${e.name}: ${e.message}`;
+    }
+    report([{ name: "without WebGPU encoding is refused with a GpuError", ok: refused.startsWith("GpuError"), detail: refused }]);
+    report(await refusesHostile(codec, manifest.hostile, memory));
+  }
+  return { adapter, results };
+}
