@@ -44,6 +44,23 @@ pub struct Report {
     pub peak_gflops: Option<f64>,
 }
 
+/// The bench's built-in picture of `width` x `height`: smooth ramps, a wave and a little texture
+/// (the same everywhere the bench runs: the command line and the web bench page).
+pub fn synthetic_picture(width: usize, height: usize) -> Result<Image> {
+    let (w, h) = (width, height);
+    let mut rgb = Vec::with_capacity(w * h * 3);
+    for y in 0..h {
+        for x in 0..w {
+            let (fx, fy) = (x as f32 / w as f32, y as f32 / h as f32);
+            let t = ((x * 7 + y * 13) % 17) as f32;
+            rgb.push((255.0 * fx) as u8);
+            rgb.push((255.0 * fy) as u8);
+            rgb.push((128.0 + 100.0 * (fx * 20.0).sin() * (fy * 15.0).cos() + t) as u8);
+        }
+    }
+    Image::from_rgb8(w, h, &rgb)
+}
+
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     v[v.len() / 2]

@@ -203,6 +203,46 @@ impl VaecCodec {
         *self.gpu.borrow_mut() = gpu;
         Ok(Uint8Array::from(&encoded.map_err(js_error)?.bytes[..]))
     }
+
+    /// Benchmarks this page's GPU on the bench's built-in picture of `width` x `height` at
+    /// `quality`, `iterations` times after a warm-up: the JSON report of `vaec-gpu bench --json`
+    /// (the same stages and names), so that phones and laptops compare with native runs.
+    pub async fn bench(
+        &self,
+        width: u32,
+        height: u32,
+        quality: f32,
+        iterations: u32,
+    ) -> Result<String, JsValue> {
+        let picture = vaec_gpu::bench::synthetic_picture(width as usize, height as usize)
+            .map_err(js_error)?;
+        let gpu = self.gpu.borrow_mut().take();
+        let Some(codec) = &gpu else {
+            let why = format!("the bench needs WebGPU ({})", self.why);
+            return Err(js_error(Error::NoAdapter(why)));
+        };
+        let iterations = (iterations as usize).max(1);
+        let report = vaec_gpu::bench::run_async(codec, &picture, quality, iterations).await;
+        *self.gpu.borrow_mut() = gpu;
+        serde_json::to_string(&report.map_err(js_error)?)
+            .map_err(|e| invalid(&format!("bench report: {e}")))
+    }
+}
+
+/// The PSNR of two pictures of the same size over their RGB samples, in dB, as the command line
+/// reports it (`vaec-gpu encode --psnr`).
+#[wasm_bindgen]
+pub fn psnr(a: ImageData, b: ImageData) -> Result<f64, JsValue> {
+    let image = |d: &ImageData| vaec_gpu::Image {
+        width: d.width() as usize,
+        height: d.height() as usize,
+        rgba: d.data().0,
+    };
+    let (a, b) = (image(&a), image(&b));
+    if (a.width, a.height) != (b.width, b.height) {
+        return Err(invalid("psnr: the pictures differ in size"));
+    }
+    Ok(vaec_gpu::metrics::psnr(&a, &b))
 }
 
 /// The picture as `ImageData` on its own JavaScript buffer: an `ImageData` made on a view of the

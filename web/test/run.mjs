@@ -3,11 +3,13 @@
 //   webgpu mode: natively encoded files decode within one level of the native decode, the
 //                browser's encode is byte-identical to the native one, hostile files throw;
 //   cpu mode:    with navigator.gpu taken away, the CPU decoder decodes the same files, says so,
-//                refuses to encode, and hostile files throw.
+//                refuses to encode, and hostile files throw;
+//   pages:       the demo page encodes a picture at quality 6 and shows the PSNR the command
+//                line reports (a screenshot in test/artifacts/); the bench page reports every stage.
 // Environment: VAEC_CLI (the native program; default ../target/debug/vaec-gpu), KODAK (a folder
 // with kodim05.png and kodim23.png, used when present; default ../../shared/data/kodak),
 // CHROMIUM (default /usr/bin/chromium), CHROMEDRIVER (default chromedriver), MODES (default
-// webgpu,cpu).
+// webgpu,cpu; the pages run always).
 import { execFileSync, spawn } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -43,58 +45,101 @@ for (let i = 0; ; i++) {
 const artifacts = join(web, "test/artifacts");
 mkdirSync(artifacts, { recursive: true });
 let failed = 0;
-try {
-  for (const mode of (process.env.MODES ?? "webgpu,cpu").split(",")) {
-    const session = await wd("POST", "/session", {
-      capabilities: { alwaysMatch: { browserName: "chrome", "goog:chromeOptions": {
-        binary: process.env.CHROMIUM ?? "/usr/bin/chromium",
-        args: ["--headless=new", "--enable-unsafe-webgpu", "--no-sandbox", "--window-size=1200,900"],
-      } } },
-    });
-    const s = `/session/${session.sessionId}`;
-    try {
-      await wd("POST", `${s}/timeouts`, { script: 30_000, pageLoad: 60_000 });
-      await wd("POST", `${s}/url`, { url: `http://127.0.0.1:${port}/test/?mode=${mode}` });
-      // poll (one long call would outlive fetch's header timeout), printing the page's log as it grows
-      const script = "window.__results.then((r) => { window.__out = r; }); " +
-        "return { out: window.__out ?? null, log: document.getElementById('log').textContent };";
-      let out = null;
-      let shown = 0;
-      const deadline = Date.now() + 20 * 60_000;
-      while (!out) {
-        if (Date.now() > deadline) throw new Error(`${mode}: no result after 20 minutes`);
-        await new Promise((ok) => setTimeout(ok, 1000));
-        const state = await wd("POST", `${s}/execute/sync`, { script, args: [] });
-        const lines = state.log.split("\n");
-        for (const line of lines.slice(shown)) console.log(`   ${mode} page: ${line}`);
-        shown = lines.length;
-        out = state.out;
-      }
-      writeFileSync(join(artifacts, `results-${mode}.json`), JSON.stringify(out, null, 1));
-      if (out.fatal) {
-        console.log(`${mode}: FATAL ${out.fatal}`);
-        failed++;
-        continue;
-      }
-      console.log(`== ${mode}: ${out.adapter}`);
-      for (const r of out.results) {
-        console.log(`${r.ok ? "ok  " : "FAIL"} ${r.name}: ${r.detail}`);
-        if (!r.ok) failed++;
-      }
-    } finally {
-      await wd("DELETE", s).catch(() => {});
-    }
+const ran = [];
+const check = (ok, what) => {
+  console.log(`${ok ? "ok  " : "FAIL"} ${what}`);
+  if (!ok) failed++;
+};
+
+// a fresh browser per page, closed whatever happens
+async function withPage(url, work) {
+  const session = await wd("POST", "/session", {
+    capabilities: { alwaysMatch: { browserName: "chrome", "goog:chromeOptions": {
+      binary: process.env.CHROMIUM ?? "/usr/bin/chromium",
+      args: ["--headless=new", "--enable-unsafe-webgpu", "--no-sandbox", "--window-size=1200,1000"],
+    } } },
+  });
+  const s = `/session/${session.sessionId}`;
+  try {
+    await wd("POST", `${s}/timeouts`, { script: 30_000, pageLoad: 60_000 });
+    await wd("POST", `${s}/url`, { url: `http://127.0.0.1:${port}${url}` });
+    return await work(s);
+  } finally {
+    await wd("DELETE", s).catch(() => {});
   }
+}
+
+// polls `script` (which returns { done, log }) once a second, printing new log lines
+async function poll(s, label, script) {
+  const deadline = Date.now() + 20 * 60_000;
+  let shown = 0;
+  for (;;) {
+    if (Date.now() > deadline) throw new Error(`${label}: no result after 20 minutes`);
+    await new Promise((ok) => setTimeout(ok, 1000));
+    const state = await wd("POST", `${s}/execute/sync`, { script, args: [] });
+    const lines = (state.log ?? "").split("\n");
+    for (const line of lines.slice(shown)) if (line) console.log(`   ${label}: ${line}`);
+    shown = lines.length;
+    if (state.done) return state.done;
+  }
+}
+
+try {
+  const modes = (process.env.MODES ?? "webgpu,cpu").split(",").filter((m) => ["webgpu", "cpu"].includes(m));
+  for (const mode of modes) {
+    // one long call would outlive fetch's header timeout: poll
+    const script = "window.__results.then((r) => { window.__out = r; }); " +
+      "return { done: window.__out ?? null, log: document.getElementById('log').textContent };";
+    const out = await withPage(`/test/?mode=${mode}`, (s) => poll(s, `${mode} page`, script));
+    writeFileSync(join(artifacts, `results-${mode}.json`), JSON.stringify(out, null, 1));
+    ran.push(mode);
+    if (out.fatal) {
+      check(false, `${mode}: ${out.fatal}`);
+      continue;
+    }
+    console.log(`== ${mode}: ${out.adapter}`);
+    for (const r of out.results) check(r.ok, `${r.name}: ${r.detail}`);
+  }
+
+  // 5: the demo page encodes a picture at quality 6 and shows the PSNR the command line reports
+  const manifest = JSON.parse(readFileSync(join(web, "test/fixtures/manifest.json")));
+  const picture = manifest.pictures.find((p) => p.name === "kodim23") ?? manifest.pictures[0];
+  const png = join(web, `test/fixtures/${picture.name}.png`);
+  const dir = mkdtempSync(join(tmpdir(), "vaec-demo-"));
+  const line = execFileSync(cli, ["encode", png, "-o", join(dir, "x.vaec"), "-q", "6", "--psnr"], { encoding: "utf8" });
+  rmSync(dir, { recursive: true });
+  const cliPsnr = Number(line.match(/PSNR ([0-9.]+) dB/)[1]);
+  const demo = await withPage(`/demo/?picture=/test/fixtures/${picture.name}.png&quality=6`, async (s) => {
+    const script = "return { done: document.body.dataset.done ? document.getElementById('psnr').textContent : null, " +
+      "log: document.getElementById('status').textContent.startsWith('encod') ? '' : document.getElementById('status').textContent };";
+    const shown = await poll(s, "demo page", script);
+    writeFileSync(join(artifacts, "demo.png"), Buffer.from(await wd("GET", `${s}/screenshot`), "base64"));
+    const table = await wd("POST", `${s}/execute/sync`, { script: "return document.getElementById('results').innerText;", args: [] });
+    return { shown, table };
+  });
+  console.log(`   demo page: ${demo.table.replaceAll("\n", " | ")}`);
+  check(Math.abs(Number(demo.shown) - cliPsnr) <= 0.01,
+    `the demo page shows PSNR ${demo.shown} dB for ${picture.name} at quality 6; the command line reports ${cliPsnr.toFixed(2)} dB (screenshot: test/artifacts/demo.png)`);
+
+  // 5: the bench page's report has every stage the native bench has, under the same names
+  const native = JSON.parse(execFileSync(cli, ["bench", "--size", "256x256", "--iterations", "1", "--json"], { encoding: "utf8" }));
+  const bench = await withPage("/bench/?iterations=1&auto=1", (s) =>
+    poll(s, "bench page", "return { done: window.__report ?? null, log: '' };"));
+  writeFileSync(join(artifacts, "bench.json"), JSON.stringify(bench, null, 1));
+  const names = (r) => r.stages.map((st) => st.name).sort().join("\n");
+  const small = bench.reports.find((r) => r.width === 256);
+  check(bench.reports.length === 2 && small && names(small) === names(native),
+    `the bench page's report (test/artifacts/bench.json) has the native bench's ${native.stages.length} stages by name; ` +
+    `256x256 encode ${(1e3 * small?.encode_seconds).toFixed(0)} ms, decode ${(1e3 * small?.decode_seconds).toFixed(0)} ms on ${bench.adapter}`);
 } finally {
   driver.kill();
   server.close();
 }
-// the same Kodak pictures natively on this machine's adapter, for the browser's times beside them
+
+// the same Kodak pictures natively on this machine's adapter, beside the browser's times of this run
 const browser = {};
-for (const mode of ["webgpu"]) {
-  const file = join(artifacts, `results-${mode}.json`);
-  if (!existsSync(file)) continue;
-  for (const r of JSON.parse(readFileSync(file)).results ?? []) {
+if (existsSync(join(artifacts, "results-webgpu.json")) && ran.includes("webgpu")) {
+  for (const r of JSON.parse(readFileSync(join(artifacts, "results-webgpu.json"))).results ?? []) {
     const m = r.name.match(/^(encode|decode) (kodim\d+) /);
     if (m && r.ms) browser[`${m[1]} ${m[2]}`] = r.ms / 1000;
   }

@@ -481,17 +481,7 @@ fn synthetic_picture(size: &str) -> Result<Image> {
         h.trim().parse().map_err(|_| bad())?,
     );
     limits_default_check(w, h)?;
-    let mut rgb = Vec::with_capacity(w * h * 3);
-    for y in 0..h {
-        for x in 0..w {
-            let (fx, fy) = (x as f32 / w as f32, y as f32 / h as f32);
-            let t = ((x * 7 + y * 13) % 17) as f32;
-            rgb.push((255.0 * fx) as u8);
-            rgb.push((255.0 * fy) as u8);
-            rgb.push((128.0 + 100.0 * (fx * 20.0).sin() * (fy * 15.0).cos() + t) as u8);
-        }
-    }
-    Image::from_rgb8(w, h, &rgb)
+    vaec_gpu::bench::synthetic_picture(w, h)
 }
 
 fn limits_default_check(w: usize, h: usize) -> Result<()> {
