@@ -204,6 +204,38 @@ impl VaecCodec {
         Ok(Uint8Array::from(&encoded.map_err(js_error)?.bytes[..]))
     }
 
+    /// The codec's `GPUDevice` (null on the CPU path): an application that renders what
+    /// [`VaecCodec::decode_to_texture`] gives creates its pipelines on this device.
+    #[wasm_bindgen(getter)]
+    pub fn device(&self) -> JsValue {
+        let gpu = self.gpu.borrow();
+        let device = gpu
+            .as_ref()
+            .and_then(|codec| codec.context().device().as_webgpu());
+        device.map_or(JsValue::NULL, |d| d.clone().into())
+    }
+
+    /// Decodes a `.vaec` file straight into a new `rgba8unorm` `GPUTexture` on the codec's device
+    /// (`TEXTURE_BINDING | COPY_SRC | COPY_DST`): the pixels never leave the GPU. Alpha goes into
+    /// the texture's alpha. Needs WebGPU.
+    #[wasm_bindgen(js_name = decodeToTexture)]
+    pub async fn decode_to_texture(&self, bytes: &[u8]) -> Result<JsValue, JsValue> {
+        let header = format::parse(bytes, &Limits::default())
+            .map_err(js_error)?
+            .header;
+        let gpu = self.take_codec_for(&header.model_id).await?;
+        let Some(codec) = &gpu else {
+            let why = format!("decoding into a texture needs WebGPU ({})", self.why);
+            return Err(js_error(Error::NoAdapter(why)));
+        };
+        let texture = codec.decode_to_texture_async(bytes).await;
+        *self.gpu.borrow_mut() = gpu;
+        let texture = texture.map_err(js_error)?;
+        // wgpu does not destroy a texture it drops on the web: the page's handle keeps it
+        let handle = texture.as_webgpu().map(|t| JsValue::from(t.clone()));
+        handle.ok_or_else(|| js_error(Error::Gpu("the texture is not a WebGPU one".into())))
+    }
+
     /// Benchmarks this page's GPU on the bench's built-in picture of `width` x `height` at
     /// `quality`, `iterations` times after a warm-up: the JSON report of `vaec-gpu bench --json`
     /// (the same stages and names), so that phones and laptops compare with native runs.

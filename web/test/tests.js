@@ -60,6 +60,33 @@ async function encodesAsNative(codec, pictures) {
   return results;
 }
 
+// decodeToTexture: the texture on the codec's device holds the pixels decode() gives
+async function decodesToTexture(codec, pictures) {
+  const results = [];
+  const device = codec.device;
+  for (const p of pictures.slice(0, 2)) {
+    const bytes = await fixture(p.vaec);
+    const texture = await codec.decodeToTexture(bytes);
+    const pitch = Math.ceil((p.width * 4) / 256) * 256;
+    const buffer = device.createBuffer({ size: pitch * p.height, usage: GPUBufferUsage.COPY_DST | GPUBufferUsage.MAP_READ });
+    const encoder = device.createCommandEncoder();
+    encoder.copyTextureToBuffer({ texture }, { buffer, bytesPerRow: pitch }, [p.width, p.height]);
+    device.queue.submit([encoder.finish()]);
+    await buffer.mapAsync(GPUMapMode.READ);
+    const rows = new Uint8Array(buffer.getMappedRange());
+    const pixels = new Uint8Array(p.width * p.height * 4);
+    for (let y = 0; y < p.height; y++) pixels.set(rows.subarray(y * pitch, y * pitch + p.width * 4), y * p.width * 4);
+    buffer.unmap();
+    const decoded = (await codec.decode(bytes)).data;
+    results.push({
+      name: `decodeToTexture ${p.name} (${p.width}x${p.height}): a ${texture.format} GPUTexture on codec.device`,
+      ok: texture.format === "rgba8unorm" && texture.width === p.width && same(pixels, decoded),
+      detail: `${texture.width}x${texture.height}, ${same(pixels, decoded) ? "the same pixels as decode()" : "pixels DIFFER from decode()"}`,
+    });
+  }
+  return results;
+}
+
 // 4: hostile files are exceptions of a named kind; the page keeps working; memory stays bounded
 async function refusesHostile(codec, hostile, memory) {
   const before = memory();
@@ -103,6 +130,7 @@ export async function runAll(mode, log) {
     report([{ name: "the codec runs on WebGPU", ok: codec.path === "webgpu", detail: codec.why || codec.adapter }]);
     report(await decodesAsNative(codec, manifest.pictures, "webgpu"));
     report(await encodesAsNative(codec, manifest.pictures));
+    report(await decodesToTexture(codec, manifest.pictures));
     report(await refusesHostile(codec, manifest.hostile, memory));
   } else {
     // a browser without WebGPU: navigator.gpu taken away before the codec looks for it
