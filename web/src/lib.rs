@@ -115,13 +115,35 @@ impl VaecCodec {
         self.why.clone()
     }
 
-    /// The adapter that runs the codec, in words.
+    /// The adapter that runs the codec, in words: the browser's `GPUAdapterInfo` (vendor,
+    /// architecture, description; wgpu sees only the description, which Chromium leaves empty).
     #[wasm_bindgen(getter)]
     pub fn adapter(&self) -> String {
-        match &*self.gpu.borrow() {
-            Some(codec) => codec.context().adapter_description(),
-            None => "CPU decoder (no WebGPU)".into(),
-        }
+        let gpu = self.gpu.borrow();
+        let Some(codec) = &*gpu else {
+            return "CPU decoder (no WebGPU)".into();
+        };
+        let info = codec.context().device().as_webgpu().and_then(|device| {
+            let info = Reflect::get(device, &"adapterInfo".into()).ok()?;
+            let field = |key: &str| {
+                let value = Reflect::get(&info, &key.into()).ok()?.as_string()?;
+                (!value.is_empty()).then_some(value)
+            };
+            let words: Vec<String> = ["vendor", "architecture", "device", "description"]
+                .into_iter()
+                .filter_map(field)
+                .collect();
+            let fallback = Reflect::get(&info, &"isFallbackAdapter".into())
+                .ok()?
+                .as_bool();
+            let fallback = if fallback == Some(true) {
+                ", fallback adapter"
+            } else {
+                ""
+            };
+            Some(format!("WebGPU: {}{fallback}", words.join(" ")))
+        });
+        info.unwrap_or_else(|| codec.context().adapter_description())
     }
 
     /// The GPU codec (taken out of its slot while it works, so that no borrow lives across an
@@ -256,8 +278,9 @@ impl VaecCodec {
         let iterations = (iterations as usize).max(1);
         let report = vaec_gpu::bench::run_async(codec, &picture, quality, iterations).await;
         *self.gpu.borrow_mut() = gpu;
-        serde_json::to_string(&report.map_err(js_error)?)
-            .map_err(|e| invalid(&format!("bench report: {e}")))
+        let mut report = report.map_err(js_error)?;
+        report.adapter = self.adapter();
+        serde_json::to_string(&report).map_err(|e| invalid(&format!("bench report: {e}")))
     }
 }
 
