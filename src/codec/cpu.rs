@@ -17,10 +17,21 @@ fn latent_codec(model: &Model) -> Result<LatentCodec> {
 
 /// Decodes a `.vaec` file on the CPU alone.
 pub fn decode_cpu(model: &Model, bytes: &[u8], limits: &Limits) -> Result<Image> {
-    let latent = latent_codec(model)?;
+    decode_parsed_cpu(model, &format::parse(bytes, limits)?)
+}
+
+/// Decodes a `.vaec` file on the CPU alone to a picture with all it carries.
+pub fn decode_picture_cpu(model: &Model, bytes: &[u8], limits: &Limits) -> Result<Picture> {
     let parsed = format::parse(bytes, limits)?;
+    let image = decode_parsed_cpu(model, &parsed)?;
+    Ok(Picture::decoded(image, parsed))
+}
+
+/// A parsed file's RGB on the CPU.
+fn decode_parsed_cpu(model: &Model, parsed: &format::Parsed<'_>) -> Result<Image> {
+    let latent = latent_codec(model)?;
     // the CPU's integer networks never wait
-    let (header, shape, decoded) = ready(latent.decode(model, &parsed, &OnCpu(&latent), None))?;
+    let (header, shape, decoded) = ready(latent.decode(model, parsed, &OnCpu(&latent), None))?;
     let y = synthesis_input(model, &header, &shape, &decoded)?;
     let x_hat = crate::cpu::transform(&y, &model.g_s);
     let (w, h) = (header.width as usize, header.height as usize);
@@ -29,12 +40,6 @@ pub fn decode_cpu(model: &Model, bytes: &[u8], limits: &Limits) -> Result<Image>
         height: h,
         rgba: crate::cpu::tensor_to_rgba8(&x_hat, w, h),
     })
-}
-
-/// Decodes a `.vaec` file on the CPU alone to a picture with all it carries.
-pub fn decode_picture_cpu(model: &Model, bytes: &[u8], limits: &Limits) -> Result<Picture> {
-    let image = decode_cpu(model, bytes, limits)?;
-    Ok(Picture::decoded(image, format::parse(bytes, limits)?))
 }
 
 /// Entropy-decodes a file with the CPU integer networks, returning the symbols and indexes.
