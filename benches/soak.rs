@@ -51,11 +51,14 @@ fn main() {
             (w.parse().expect("width"), h.parse().expect("height"))
         })
         .collect();
-    let ctx = GpuContext::new(None).expect("a GPU adapter (install mesa-vulkan-drivers)");
-    println!("adapter: {}", ctx.adapter_description());
-    let codec = Codec::new(ctx, Model::builtin().expect("built-in weights")).expect("codec");
+    let model = Model::builtin().expect("built-in weights");
     let mut failures = Vec::new();
     for (w, h) in sizes {
+        // A fresh device per size: lavapipe's leak of uniform buffers (issue 23) showed at 64x64
+        // only when 64x64 was the device's first size, so sharing one device would hide it.
+        let ctx = GpuContext::new(None).expect("a GPU adapter (install mesa-vulkan-drivers)");
+        println!("adapter: {}", ctx.adapter_description());
+        let codec = Codec::new(ctx, model.clone()).expect("codec");
         failures.extend(soak(&codec, &picture(w, h), rounds));
     }
     if !failures.is_empty() {
