@@ -139,9 +139,7 @@ impl GpuContext {
                 label: Some("vaec-gpu"),
                 // only what the codec can use: subgroup kernels, and timestamps for the bench
                 required_features: adapter.features()
-                    & (wgpu::Features::SUBGROUP
-                        | wgpu::Features::TIMESTAMP_QUERY
-                        | wgpu::Features::TIMESTAMP_QUERY_INSIDE_ENCODERS),
+                    & (wgpu::Features::SUBGROUP | wgpu::Features::TIMESTAMP_QUERY),
                 required_limits: adapter.limits(),
                 ..Default::default()
             })
@@ -458,6 +456,8 @@ impl GpuContext {
             queue: &self.queue,
             encoder,
             kernels: &self.kernels,
+            timestamps: None,
+            passes: 0,
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Where the time goes: a [`Probe`] handed to the codec records every stage it runs (each GPU
-//! layer submitted alone and timed with timestamp queries where the device has them, else on the
-//! host clock around submit and wait; CPU stages and transfers on the host clock). `vaec-gpu bench`
+//! layer submitted alone and timed with its compute passes' timestamp writes where the device has
+//! timestamp queries (browsers too: WebGPU has no timestamps between passes), else on the host
+//! clock around submit and wait; CPU stages and transfers on the host clock). `vaec-gpu bench`
 //! reads it; the codec's normal paths pass no probe and pay nothing.
 
 use std::sync::Mutex;
@@ -10,7 +11,7 @@ use super::kernels::Recorder;
 use super::GpuContext;
 use crate::error::Result;
 
-/// Times command-encoder work with two timestamp queries, where the device has them.
+/// Times a stage's compute passes with two timestamp queries, where the device has them.
 struct GpuTimer {
     queries: wgpu::QuerySet,
     resolved: wgpu::Buffer,
@@ -19,9 +20,11 @@ struct GpuTimer {
 
 impl GpuTimer {
     fn new(ctx: &GpuContext) -> Option<GpuTimer> {
-        let needed =
-            wgpu::Features::TIMESTAMP_QUERY | wgpu::Features::TIMESTAMP_QUERY_INSIDE_ENCODERS;
-        if !ctx.device().features().contains(needed) {
+        if !ctx
+            .device()
+            .features()
+            .contains(wgpu::Features::TIMESTAMP_QUERY)
+        {
             return None;
         }
         Some(GpuTimer {
@@ -71,8 +74,8 @@ impl Probe {
     /// How GPU stages are timed on this device.
     pub fn timing(&self) -> &'static str {
         match self.timer {
-            Some(_) => "GPU layers: timestamp queries around each (one submission per layer); transfers and CPU stages: host clock",
-            None => "host clock around each stage, submitted alone and waited for (the device has no timestamp queries inside encoders)",
+            Some(_) => "GPU layers: timestamp queries from the first pass's start to the last one's end (one submission per layer); transfers and CPU stages: host clock",
+            None => "host clock around each stage, submitted alone and waited for (the device has no timestamp queries)",
         }
     }
 
@@ -107,18 +110,18 @@ impl Probe {
     ) -> Result<T> {
         let t0 = Instant::now();
         let mut enc = ctx.encoder(name);
-        if let Some(t) = &self.timer {
-            enc.write_timestamp(&t.queries, 0);
-        }
-        let out = work(&mut ctx.recorder(&mut enc))?;
-        if let Some(t) = &self.timer {
-            enc.write_timestamp(&t.queries, 1);
+        let mut recorder = ctx.recorder(&mut enc);
+        recorder.timestamps = self.timer.as_ref().map(|t| &t.queries);
+        let out = work(&mut recorder)?;
+        // a stage without a compute pass has no timestamps: the host clock times it
+        let timer = self.timer.as_ref().filter(|_| recorder.passes > 0);
+        if let Some(t) = timer {
             enc.resolve_query_set(&t.queries, 0..2, &t.resolved, 0);
         }
         ctx.submit(enc);
         ctx.finished().await?;
         let mut seconds = t0.elapsed().as_secs_f64();
-        if let Some(t) = &self.timer {
+        if let Some(t) = timer {
             let ticks = ctx.read_buffer(&t.resolved, 16).await?;
             let at = |i: usize| u64::from_le_bytes(std::array::from_fn(|k| ticks[8 * i + k]));
             seconds = at(1).saturating_sub(at(0)) as f64 * t.nanoseconds_per_tick * 1e-9;

@@ -130,7 +130,8 @@ try {
   const small = bench.reports.find((r) => r.width === 256);
   check(bench.reports.length === 2 && small && names(small) === names(native),
     `the bench page's report (test/artifacts/bench.json) has the native bench's ${native.stages.length} stages by name; ` +
-    `256x256 encode ${(1e3 * small?.encode_seconds).toFixed(0)} ms, decode ${(1e3 * small?.decode_seconds).toFixed(0)} ms on ${bench.adapter}`);
+    `256x256 encode ${(1e3 * small?.encode_seconds).toFixed(0)} ms, decode ${(1e3 * small?.decode_seconds).toFixed(0)} ms on ${bench.adapter}; ` +
+    `timing: ${small?.timing}`);
 } finally {
   driver.kill();
   server.close();

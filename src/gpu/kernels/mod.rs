@@ -104,6 +104,11 @@ pub(crate) struct Recorder<'a> {
     pub queue: &'a wgpu::Queue,
     pub encoder: &'a mut wgpu::CommandEncoder,
     pub kernels: &'a Kernels,
+    /// Where a timed stage's passes write their timestamps: query 0 when the first pass begins,
+    /// query 1 when each ends (the last one's stays).
+    pub timestamps: Option<&'a wgpu::QuerySet>,
+    /// Compute passes recorded so far.
+    pub passes: u32,
 }
 
 impl Recorder<'_> {
@@ -150,11 +155,19 @@ impl Recorder<'_> {
             layout: &pipeline.get_bind_group_layout(0),
             entries: &entries,
         });
+        let timestamp_writes = self
+            .timestamps
+            .map(|query_set| wgpu::ComputePassTimestampWrites {
+                query_set,
+                beginning_of_pass_write_index: (self.passes == 0).then_some(0),
+                end_of_pass_write_index: Some(1),
+            });
+        self.passes += 1;
         let mut pass = self
             .encoder
             .begin_compute_pass(&wgpu::ComputePassDescriptor {
                 label: None,
-                timestamp_writes: None,
+                timestamp_writes,
             });
         pass.set_pipeline(pipeline);
         pass.set_bind_group(0, &bind_group, &[]);
