@@ -12,7 +12,7 @@ use web_sys::ImageData;
 use vaec_gpu::codec::decode_picture_cpu;
 use vaec_gpu::format::{self, Limits};
 use vaec_gpu::model::hex;
-use vaec_gpu::{Codec, CodecOptions, Error, GpuContext, Model, Picture, Target};
+use vaec_gpu::{wgpu, Codec, CodecOptions, Error, GpuContext, Model, Picture, Target};
 
 /// The `name` of the JavaScript error for a Rust error: one per kind.
 fn kind(e: &Error) -> &'static str {
@@ -60,6 +60,55 @@ fn number(options: &JsValue, key: &str) -> Result<Option<f64>, JsValue> {
     }
 }
 
+/// Installs, for one call of `navigator.gpu.requestAdapter`, an adapter whose `requestDevice`
+/// resolves to `device`: wgpu 30 can wrap a JS texture but not a JS device, and this is the one
+/// door through which it takes a device it did not create. The shim removes itself when called.
+const ADOPT_DEVICE: &str = r#"
+const gpu = navigator.gpu;
+if (!gpu) throw new Error("this browser has no WebGPU (navigator.gpu)");
+if (typeof device.createComputePipeline !== "function" || !device.queue)
+    throw new Error("options.device is not a GPUDevice");
+const own = Object.getOwnPropertyDescriptor(gpu, "requestAdapter");
+const original = gpu.requestAdapter;
+gpu.requestAdapter = async function (options) {
+    if (own) Object.defineProperty(gpu, "requestAdapter", own); else delete gpu.requestAdapter;
+    const adapter = await original.call(gpu, options);
+    if (adapter) adapter.requestDevice = async () => device;
+    return adapter;
+};
+"#;
+
+/// A context on an application's own `GPUDevice`: the codec's pipelines and textures live on
+/// it, and its error handlers stay the application's.
+async fn application_context(device: &JsValue) -> Result<vaec_gpu::Result<GpuContext>, JsValue> {
+    let adopt = js_sys::Function::new_with_args("device", ADOPT_DEVICE);
+    adopt.call1(&JsValue::NULL, device).map_err(|e| {
+        invalid(
+            &js_sys::Error::from(e)
+                .message()
+                .as_string()
+                .unwrap_or_default(),
+        )
+    })?;
+    let instance = wgpu::Instance::new(wgpu::InstanceDescriptor {
+        backends: wgpu::Backends::BROWSER_WEBGPU,
+        ..wgpu::InstanceDescriptor::new_without_display_handle()
+    });
+    let adapter = match instance
+        .request_adapter(&wgpu::RequestAdapterOptions::default())
+        .await
+    {
+        Ok(adapter) => adapter,
+        Err(e) => return Ok(Err(Error::NoAdapter(format!("no WebGPU adapter: {e}")))),
+    };
+    // what is asked here does not matter: the shim gives `device` as it was created
+    let (device, queue) = match adapter.request_device(&Default::default()).await {
+        Ok(pair) => pair,
+        Err(e) => return Ok(Err(Error::Gpu(format!("the application's device: {e}")))),
+    };
+    Ok(GpuContext::from_device_async(device, queue).await)
+}
+
 /// The codec of a page: the default model on the page's WebGPU device, or the CPU decoder.
 #[wasm_bindgen]
 pub struct VaecCodec {
@@ -71,8 +120,10 @@ pub struct VaecCodec {
 
 #[wasm_bindgen]
 impl VaecCodec {
-    /// Opens the page's WebGPU adapter with the default model. `options.gpu = false` uses the
-    /// CPU decoder even where WebGPU exists. Never fails for want of WebGPU: then decoding runs
+    /// Opens the page's WebGPU adapter with the default model, or runs on `options.device`, an
+    /// application's own `GPUDevice` (then `decodeToTexture` gives textures on it, and the
+    /// device's limits bound the codec's tiles). `options.gpu = false` uses the CPU decoder even
+    /// where WebGPU exists. Never fails for want of WebGPU: then decoding runs
     /// on the CPU, and `path` and `why` say so.
     pub async fn create(options: JsValue) -> Result<VaecCodec, JsValue> {
         let wanted =
@@ -84,7 +135,15 @@ impl VaecCodec {
             });
         }
         let model = Model::builtin().map_err(js_error)?;
-        let opened = match GpuContext::new_async(None).await {
+        let device = match options.is_object() {
+            true => Reflect::get(&options, &"device".into())?,
+            false => JsValue::UNDEFINED,
+        };
+        let context = match device.is_undefined() || device.is_null() {
+            true => GpuContext::new_async(None).await,
+            false => application_context(&device).await?,
+        };
+        let opened = match context {
             Ok(ctx) => Codec::with_options_async(ctx, model, CodecOptions::default()).await,
             Err(e) => Err(e),
         };

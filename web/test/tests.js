@@ -61,9 +61,8 @@ async function encodesAsNative(codec, pictures) {
 }
 
 // decodeToTexture: the texture on the codec's device holds the pixels decode() gives
-async function decodesToTexture(codec, pictures) {
+async function decodesToTexture(codec, pictures, device = codec.device, whose = "codec.device") {
   const results = [];
-  const device = codec.device;
   for (const p of pictures.slice(0, 2)) {
     const bytes = await fixture(p.vaec);
     const texture = await codec.decodeToTexture(bytes);
@@ -79,11 +78,37 @@ async function decodesToTexture(codec, pictures) {
     buffer.unmap();
     const decoded = (await codec.decode(bytes)).data;
     results.push({
-      name: `decodeToTexture ${p.name} (${p.width}x${p.height}): a ${texture.format} GPUTexture on codec.device`,
+      name: `decodeToTexture ${p.name} (${p.width}x${p.height}): a ${texture.format} GPUTexture on ${whose}`,
       ok: texture.format === "rgba8unorm" && texture.width === p.width && same(pixels, decoded),
       detail: `${texture.width}x${texture.height}, ${same(pixels, decoded) ? "the same pixels as decode()" : "pixels DIFFER from decode()"}`,
     });
   }
+  return results;
+}
+
+// an application's own GPUDevice (default limits): the codec runs on it, its textures are usable
+// there (a texture of another device fails the copy), and the adoption shim is gone afterwards
+async function runsOnApplicationDevice(pictures) {
+  const adapter = await navigator.gpu.requestAdapter();
+  const device = await adapter.requestDevice();
+  const codec = await VaecCodec.create({ device });
+  const shimGone = Object.getOwnPropertyDescriptor(navigator.gpu, "requestAdapter") === undefined;
+  const results = [{
+    name: "VaecCodec.create({ device }) runs on the application's GPUDevice",
+    ok: codec.path === "webgpu" && codec.device === device && shimGone,
+    detail: `path ${codec.path} ${codec.why}; codec.device is the application's: ${codec.device === device}; navigator.gpu restored: ${shimGone}`,
+  }];
+  device.pushErrorScope("validation");
+  results.push(...(await decodesToTexture(codec, pictures, device, "the application's device")));
+  const invalid = await device.popErrorScope();
+  results.push({ name: "no validation error on the application's device", ok: invalid === null, detail: invalid ? invalid.message : "none" });
+  let refused = "";
+  try {
+    await VaecCodec.create({ device: {} });
+  } catch (e) {
+    refused = `${e.name}: ${e.message}`;
+  }
+  results.push({ name: "create({ device }) with something else is refused", ok: refused.startsWith("InvalidArgumentError"), detail: refused });
   return results;
 }
 
@@ -131,6 +156,7 @@ export async function runAll(mode, log) {
     report(await decodesAsNative(codec, manifest.pictures, "webgpu"));
     report(await encodesAsNative(codec, manifest.pictures));
     report(await decodesToTexture(codec, manifest.pictures));
+    report(await runsOnApplicationDevice(manifest.pictures));
     report(await refusesHostile(codec, manifest.hostile, memory));
   } else {
     // a browser without WebGPU: navigator.gpu taken away before the codec looks for it
