@@ -6,6 +6,7 @@
 // Layout as in conv.wgsl; gamma is one mat4x4 per (out group i, in group j), column = input channel.
 
 //#include shared/linear_params.wgsl
+//#include shared/gdn_norm.wgsl
 
 @group(0) @binding(0) var<storage, read> p: Params;
 @group(0) @binding(1) var<storage, read> src: array<vec4<f32>>;
@@ -20,13 +21,8 @@ fn gdn(@builtin(global_invocation_id) gid: vec3<u32>) {
     if (px >= p.plane || og >= p.c4) {
         return;
     }
-    var norm = beta[og];
-    for (var ig = 0u; ig < p.c4; ig++) {
-        let v = src[ig * p.plane + px];
-        norm += gamma[og * p.c4 + ig] * (v * v);
-    }
     let x = src[og * p.plane + px];
-    let n = sqrt(norm);
+    let n = sqrt(gdn_norm(og, px));
     if (p.inverse != 0u) {
         dst[og * p.plane + px] = x * n;
     } else {

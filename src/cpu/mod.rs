@@ -7,12 +7,17 @@ mod gdn;
 mod image;
 mod int_context;
 mod int_conv;
+pub(crate) mod latent_search;
 
 pub use conv::conv2d;
-pub use gdn::gdn;
+pub use gdn::{gdn, igdn_backward};
 pub use image::{merge_alpha, rgba8_to_tensor, tensor_to_rgba8};
 pub use int_context::checkerboard_parameters;
 pub use int_conv::{int_conv, scale_index};
+pub use latent_search::{
+    adam_step, distortion_grad, erfc, soft_round, soft_round_element, AdamState, SearchStep,
+    SoftRounded, ADAM_BETA1, ADAM_BETA2,
+};
 
 use crate::model::{IntHyperSynthesis, Layer, Transform};
 use crate::tensor::Tensor;

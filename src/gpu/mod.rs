@@ -2,7 +2,8 @@
 //! - `context`: adapter, device, queue, fault capture, buffers and readback;
 //! - `memory`: GPU memory accounting; `tensor`: feature maps on the GPU and their transfers;
 //! - `shaders`: the WGSL sources and their includes; `kernels`: one module per kernel family;
-//! - `network`: the float transforms; `int_net`: the integer networks;
+//! - `network`: the float transforms; `int_net`: the integer networks; `search`: the encoder's
+//!   latent search (g_s backwards, Adam);
 //! - `texture`: textures in and out; `timer`: stage timings for the bench;
 //! - `blocking`: the blocking API of native programs, waiting for the async one.
 
@@ -13,6 +14,7 @@ mod int_net;
 mod kernels;
 mod memory;
 mod network;
+mod search;
 mod shaders;
 mod tensor;
 mod texture;
@@ -26,6 +28,7 @@ pub use memory::{GpuBuffer, MemoryCounter};
 pub use network::{
     pack4, pack_conv_weights, pack_gdn_gamma, GpuConv, GpuGdn, GpuLayer, GpuNetwork, GpuTransform,
 };
+pub use search::{distortion_grad, LatentSearch, SynthesisGradient};
 pub use shaders::{shader_source, SHADER_SOURCES};
 pub use tensor::GpuTensor;
 pub(crate) use texture::texture_row_pitch;

@@ -144,6 +144,13 @@ impl GpuGdn {
     }
 }
 
+impl GpuGdn {
+    /// Its beta and gamma buffers.
+    pub(crate) fn buffers(&self) -> (&wgpu::Buffer, &wgpu::Buffer) {
+        (&self.beta.buffer, &self.gamma.buffer)
+    }
+}
+
 impl GpuLayer {
     /// Uploads a layer.
     pub fn new(ctx: &GpuContext, layer: &Layer) -> Result<GpuLayer> {

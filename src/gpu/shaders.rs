@@ -20,12 +20,20 @@ pub const SHADER_SOURCES: &[(&str, &str)] = &[
         "gdn_subgroup.wgsl",
         include_str!("../../shaders/gdn_subgroup.wgsl"),
     ),
+    (
+        "gdn_backward.wgsl",
+        include_str!("../../shaders/gdn_backward.wgsl"),
+    ),
     ("image.wgsl", include_str!("../../shaders/image.wgsl")),
     (
         "int_context.wgsl",
         include_str!("../../shaders/int_context.wgsl"),
     ),
     ("int_conv.wgsl", include_str!("../../shaders/int_conv.wgsl")),
+    (
+        "latent_search.wgsl",
+        include_str!("../../shaders/latent_search.wgsl"),
+    ),
     (
         "int_conv_subgroup.wgsl",
         include_str!("../../shaders/int_conv_subgroup.wgsl"),
@@ -37,6 +45,10 @@ pub const SHADER_SOURCES: &[(&str, &str)] = &[
     (
         "shared/conv_subgroup_common.wgsl",
         include_str!("../../shaders/shared/conv_subgroup_common.wgsl"),
+    ),
+    (
+        "shared/gdn_norm.wgsl",
+        include_str!("../../shaders/shared/gdn_norm.wgsl"),
     ),
     (
         "shared/int_conv_params.wgsl",

@@ -100,6 +100,11 @@ impl Probe {
         }
     }
 
+    /// Adds `seconds` to the stage `name` (work timed by its caller).
+    pub(crate) fn add_seconds(&self, name: &str, seconds: f64) {
+        self.add(name, seconds, 0);
+    }
+
     /// Records GPU `work` into its own submission, waits for it and records its time.
     pub(crate) async fn gpu<T>(
         &self,

@@ -165,6 +165,26 @@ impl Conv {
         Conv { relu: true, ..self }
     }
 
+    /// The layer that maps an output gradient of this transposed convolution to its input
+    /// gradient (its adjoint): the strided convolution of the same geometry with the same weight
+    /// tensor (PyTorch's `[in, out, k, k]` of the transposed layer is the `[out, in, k, k]` of
+    /// the strided one), no bias. None for a layer with a ReLU, whose gradient needs its output.
+    pub fn input_gradient(&self) -> Option<Conv> {
+        let g = self.geometry;
+        (g.transposed && !self.relu).then(|| {
+            Conv::new(
+                ConvGeometry {
+                    transposed: false,
+                    ..g
+                },
+                self.out_channels,
+                self.in_channels,
+                self.weight.clone(),
+                vec![0.0; self.in_channels],
+            )
+        })
+    }
+
     /// Output height and width for an input of `h` x `w`.
     pub fn output_size(&self, h: usize, w: usize) -> (usize, usize) {
         self.geometry.output_size(h, w)

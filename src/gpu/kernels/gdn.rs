@@ -25,6 +25,17 @@ pub(super) struct LinearParams {
     row_pitch: u32,
 }
 
+impl LinearParams {
+    pub(super) fn new(plane: u32, c4: u32, inverse: u32, row_pitch: u32) -> LinearParams {
+        LinearParams {
+            plane,
+            c4,
+            inverse,
+            row_pitch,
+        }
+    }
+}
+
 pub(super) struct GdnKernels {
     /// gdn.wgsl, or gdn_subgroup.wgsl with 4 output groups per invocation.
     general: wgpu::ComputePipeline,

@@ -7,11 +7,13 @@ mod gdn;
 mod image;
 mod int_context;
 mod int_conv;
+mod latent_search;
 
 pub(crate) use conv::ConvShape;
 pub(crate) use image::PixelTarget;
 pub(crate) use int_context::{ContextBuffers, ContextParams};
 pub(crate) use int_conv::IntConvBuffers;
+pub(crate) use latent_search::{SearchBuffers, SearchParams};
 
 use crate::error::{Error, Result};
 
@@ -33,6 +35,7 @@ pub struct Kernels {
     image: image::ImageKernels,
     int_conv: int_conv::IntConvKernels,
     int_context: int_context::IntContextKernels,
+    search: latent_search::SearchKernels,
     subgroups: bool,
 }
 
@@ -83,6 +86,7 @@ impl Kernels {
             image: image::ImageKernels::new(&c),
             int_conv: int_conv::IntConvKernels::new(&c, subgroups),
             int_context: int_context::IntContextKernels::new(&c),
+            search: latent_search::SearchKernels::new(&c),
             subgroups,
         };
         if let Some(e) = scope.pop().await {

@@ -6,6 +6,7 @@ use super::gdn::{self, LinearParams};
 use super::image::{self, ImageParams};
 use super::int_context::{self, ContextParams};
 use super::int_conv::{self, IntParams};
+use super::latent_search::{self, SearchParams};
 use super::{LINEAR_WORKGROUP, SUBGROUP_OUTPUT_GROUPS, TILE};
 use crate::gpu::shaders::source;
 
@@ -24,7 +25,13 @@ fn rust_layout<T: bytemuck::Pod + std::fmt::Debug>() -> Vec<(String, u32)> {
     body.split(", ")
         .filter_map(|field| field.trim().split_once(": "))
         .filter(|(name, _)| !name.starts_with('_'))
-        .map(|(name, word)| (name.to_string(), 4 * word.trim().parse::<u32>().unwrap()))
+        .map(|(name, word)| {
+            // an f32 field prints word i as the float of those bits (shortest round trip)
+            let word = word.trim();
+            let i =
+                (word.parse::<u32>()).unwrap_or_else(|_| word.parse::<f32>().unwrap().to_bits());
+            (name.to_string(), 4 * i)
+        })
         .collect()
 }
 
@@ -71,7 +78,8 @@ fn params_structs_match_their_shaders() {
         "conv_subgroup.wgsl",
         "deconv_subgroup.wgsl",
     ]);
-    assert_same_layout::<LinearParams>(&["gdn.wgsl", "gdn_subgroup.wgsl"]);
+    assert_same_layout::<LinearParams>(&["gdn.wgsl", "gdn_subgroup.wgsl", "gdn_backward.wgsl"]);
+    assert_same_layout::<SearchParams>(&["latent_search.wgsl"]);
     assert_same_layout::<ImageParams>(&["image.wgsl"]);
     assert_same_layout::<IntParams>(&["int_conv.wgsl", "int_conv_subgroup.wgsl"]);
     assert_same_layout::<ContextParams>(&["int_context.wgsl"]);
@@ -95,6 +103,34 @@ fn constant(file: &str, name: &str) -> u32 {
     match m.global_expressions[init] {
         naga::Expression::Literal(naga::Literal::U32(v)) => v,
         ref other => panic!("{file}: {name} is {other:?}"),
+    }
+}
+
+/// The f32 value of the module-scope constant `name`.
+fn constant_f32(file: &str, name: &str) -> f32 {
+    let m = module(file);
+    let (_, c) = m
+        .constants
+        .iter()
+        .find(|(_, c)| c.name.as_deref() == Some(name))
+        .unwrap_or_else(|| panic!("{file}: no constant {name}"));
+    match m.global_expressions[c.init] {
+        naga::Expression::Literal(naga::Literal::F32(v)) => v,
+        ref other => panic!("{file}: {name} is {other:?}"),
+    }
+}
+
+#[test]
+fn search_constants_match_the_cpu_twin() {
+    use crate::cpu::latent_search as twin;
+    for (name, value) in [
+        ("ADAM_BETA1", twin::ADAM_BETA1),
+        ("ADAM_BETA2", twin::ADAM_BETA2),
+        ("ADAM_EPSILON", twin::ADAM_EPSILON),
+        ("R_MIN", twin::R_MIN),
+        ("LIKELIHOOD_MIN", twin::LIKELIHOOD_MIN),
+    ] {
+        assert_eq!(constant_f32("latent_search.wgsl", name), value, "{name}");
     }
 }
 
@@ -149,6 +185,11 @@ fn workgroup_sizes_match_the_dispatches() {
         ("int_context.wgsl", "checkerboard_parameters", linear),
         ("gdn.wgsl", "gdn", linear),
         ("gdn_subgroup.wgsl", "gdn", linear),
+        ("gdn_backward.wgsl", "igdn_backward_t", linear),
+        ("gdn_backward.wgsl", "igdn_backward_mix", linear),
+        ("latent_search.wgsl", "soft_round", linear),
+        ("latent_search.wgsl", "adam_step", linear),
+        ("latent_search.wgsl", "distortion_grad", linear),
         // the subgroup kernels: 64 invocations laid out as TILE x TILE pixels
         ("conv_subgroup.wgsl", "conv2d", linear),
         ("conv_subgroup.wgsl", "conv2d_k5s2", linear),
@@ -187,6 +228,35 @@ fn binding_numbers_match_their_shaders() {
                 ("beta", gdn::binding::BETA),
                 ("gamma", gdn::binding::GAMMA),
                 ("dst", gdn::binding::DST),
+            ],
+        ),
+        (
+            "gdn_backward.wgsl",
+            &[
+                ("src", gdn::binding::SRC),
+                ("beta", gdn::binding::BETA),
+                ("gamma", gdn::binding::GAMMA),
+                ("grad", latent_search::binding::GRAD),
+                ("t", latent_search::binding::T),
+                ("dst", latent_search::binding::DST),
+            ],
+        ),
+        (
+            "latent_search.wgsl",
+            &[
+                ("y", latent_search::binding::Y),
+                ("mean", latent_search::binding::MEAN),
+                ("scale", latent_search::binding::SCALE),
+                ("inv_gain", latent_search::binding::INV_GAIN),
+                ("synthesis_input", latent_search::binding::SYNTHESIS_INPUT),
+                ("d_round", latent_search::binding::D_ROUND),
+                ("rate_grad", latent_search::binding::RATE_GRAD),
+                ("synthesis_grad", latent_search::binding::SYNTHESIS_GRAD),
+                ("moment1", latent_search::binding::MOMENT1),
+                ("moment2", latent_search::binding::MOMENT2),
+                ("output", latent_search::binding::OUTPUT),
+                ("picture", latent_search::binding::PICTURE),
+                ("output_grad", latent_search::binding::OUTPUT_GRAD),
             ],
         ),
         (
