@@ -79,9 +79,9 @@ struct Codec {
 
 #[pymethods]
 impl Codec {
-    /// Codec(model=None, backend=None, weights=None, memory_budget=None, max_pixels=None)
+    /// Codec(model=None, backend=None, weights=None, memory_budget=None, max_pixels=None, effort=0)
     #[new]
-    #[pyo3(signature = (model=None, backend=None, weights=None, memory_budget=None, max_pixels=None))]
+    #[pyo3(signature = (model=None, backend=None, weights=None, memory_budget=None, max_pixels=None, effort=0))]
     fn new(
         py: Python<'_>,
         model: Option<String>,
@@ -89,9 +89,19 @@ impl Codec {
         weights: Option<std::path::PathBuf>,
         memory_budget: Option<u64>,
         max_pixels: Option<u64>,
+        effort: u8,
     ) -> PyResult<Codec> {
         let backend = self::backend(backend)?;
-        let mut options = CodecOptions::default();
+        if effort > vaec_gpu::codec::MAX_EFFORT {
+            return Err(PyValueError::new_err(format!(
+                "effort {effort}: from 0 to {}",
+                vaec_gpu::codec::MAX_EFFORT
+            )));
+        }
+        let mut options = CodecOptions {
+            effort,
+            ..CodecOptions::default()
+        };
         if let Some(bytes) = memory_budget {
             options.memory_budget = bytes;
         }

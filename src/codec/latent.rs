@@ -112,6 +112,14 @@ pub(crate) struct CodedLatents {
     pub index_hash: [u8; 8],
 }
 
+/// The symbols of z and y and the entropy parameters of y, ready to code.
+pub(crate) struct Quantized {
+    pub z_symbols: Vec<i32>,
+    /// y symbols: y rounded, or y - mean rounded (context model).
+    pub symbols: Vec<i32>,
+    pub params: EntropyParams,
+}
+
 /// Decoded symbols, indexes and means of a file, for tests that compare devices.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DecodedLatents {
@@ -144,6 +152,7 @@ impl DecodedLatents {
 pub(crate) struct LatentCodec {
     z_tables: CdfTables,
     y_tables: CdfTables,
+    scale_table: Vec<f32>,
     medians: Vec<f32>,
     pub int_h_s: IntHyperSynthesis,
     pub context: Option<IntContext>,
@@ -183,6 +192,7 @@ impl LatentCodec {
         Ok(LatentCodec {
             z_tables: CdfTables::new(f.cdfs.clone(), f.offsets.clone()),
             y_tables: CdfTables::new(g.cdfs.clone(), g.offsets.clone()),
+            scale_table: g.scale_table.clone(),
             medians: f.medians.clone(),
             int_h_s,
             context: model.int_context.clone(),
@@ -234,17 +244,17 @@ impl LatentCodec {
         }
     }
 
-    /// Codes y (after the gain) and z into substreams: z, then the y groups of each pass.
-    pub(crate) async fn encode(
+    /// What the codec codes for y (after the gain) and z: the symbols of z and y and the
+    /// entropy parameters of every element of y (the context model's from the anchors as coded).
+    pub(crate) async fn quantize(
         &self,
         shape: &LatentShape,
         y_gained: &Tensor,
         z: &Tensor,
         params: &impl EntropyParameters,
         probe: Option<&Probe>,
-    ) -> Result<CodedLatents> {
+    ) -> Result<Quantized> {
         let z_symbols = self.z_symbols(z);
-        let z_indexes = Self::z_indexes(shape);
         let hyper = params.hyper(&z_symbols, shape.zh, shape.zw, probe).await?;
         let total = shape.m * shape.y_plane();
         let mut all = EntropyParams {
@@ -252,24 +262,7 @@ impl LatentCodec {
             means: vec![0; if self.context.is_some() { total } else { 0 }],
         };
         let mut symbols = vec![0i32; total];
-        let mean_scale = self
-            .context
-            .as_ref()
-            .map_or(0.0, |c| (-(c.mean_frac_bits as f32)).exp2());
-        let z_stream = host_stage(probe, "entropy encode z", || {
-            let entropy = |source| Error::Entropy { stream: 0, source };
-            let bytes = entropy::encode_symbols(
-                &z_symbols,
-                &z_indexes,
-                &self.z_tables,
-                format::substream_lanes(0),
-            )
-            .map_err(entropy)?;
-            let bits =
-                entropy::estimate_bits(&z_symbols, &z_indexes, &self.z_tables).map_err(entropy)?;
-            Ok((bytes, bits))
-        })?;
-        let mut coded = vec![z_stream];
+        let mean_scale = self.mean_scale();
         for (k, pass) in Pass::of(shape, self.context.is_some()).iter().enumerate() {
             let decoded = (&symbols[..], &all.means[..]);
             let p = self
@@ -287,6 +280,67 @@ impl LatentCodec {
                     symbols[e] = v.round_ties_even().clamp(-MAX_SYMBOL, MAX_SYMBOL) as i32;
                 }
             }
+        }
+        Ok(Quantized {
+            z_symbols,
+            symbols,
+            params: all,
+        })
+    }
+
+    /// The value of one unit of a mean (`2^-mean_frac_bits`; 0 for the scale hyperprior).
+    pub(crate) fn mean_scale(&self) -> f32 {
+        self.context
+            .as_ref()
+            .map_or(0.0, |c| (-(c.mean_frac_bits as f32)).exp2())
+    }
+
+    /// The scale of each table index.
+    pub(crate) fn scale_table(&self) -> &[f32] {
+        &self.scale_table
+    }
+
+    /// Codes y (after the gain) and z into substreams: z, then the y groups of each pass.
+    pub(crate) async fn encode(
+        &self,
+        shape: &LatentShape,
+        y_gained: &Tensor,
+        z: &Tensor,
+        params: &impl EntropyParameters,
+        probe: Option<&Probe>,
+    ) -> Result<CodedLatents> {
+        let quantized = self.quantize(shape, y_gained, z, params, probe).await?;
+        self.code(shape, &quantized, probe)
+    }
+
+    /// Codes quantized latents into substreams: z, then the y groups of each pass.
+    pub(crate) fn code(
+        &self,
+        shape: &LatentShape,
+        quantized: &Quantized,
+        probe: Option<&Probe>,
+    ) -> Result<CodedLatents> {
+        let Quantized {
+            z_symbols,
+            symbols,
+            params: all,
+        } = quantized;
+        let z_indexes = Self::z_indexes(shape);
+        let z_stream = host_stage(probe, "entropy encode z", || {
+            let entropy = |source| Error::Entropy { stream: 0, source };
+            let bytes = entropy::encode_symbols(
+                z_symbols,
+                &z_indexes,
+                &self.z_tables,
+                format::substream_lanes(0),
+            )
+            .map_err(entropy)?;
+            let bits =
+                entropy::estimate_bits(z_symbols, &z_indexes, &self.z_tables).map_err(entropy)?;
+            Ok((bytes, bits))
+        })?;
+        let mut coded = vec![z_stream];
+        for (k, pass) in Pass::of(shape, self.context.is_some()).iter().enumerate() {
             let first = coded.len();
             let threads = crate::parallel::threads().min(pass.groups);
             let name = format!("entropy encode y, pass {} (threads: {threads})", k + 1);
@@ -313,7 +367,7 @@ impl LatentCodec {
         Ok(CodedLatents {
             streams: coded.into_iter().map(|(bytes, _)| bytes).collect(),
             estimated_bits,
-            index_hash: index_hash(&all),
+            index_hash: index_hash(all),
         })
     }
 

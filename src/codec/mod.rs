@@ -14,6 +14,7 @@
 #[cfg(not(target_arch = "wasm32"))]
 mod blocking;
 mod cpu;
+mod effort;
 mod latent;
 mod options;
 mod params;
@@ -21,6 +22,7 @@ mod rate;
 mod tiled;
 
 pub use cpu::{decode_cpu, decode_latents_cpu, decode_picture_cpu};
+pub use effort::{lambda_for_quality, Schedule, LAMBDAS, MAX_EFFORT};
 pub use latent::{DecodedLatents, Y_GROUPS};
 pub use options::{CodecOptions, DEFAULT_MEMORY_BUDGET};
 pub use rate::{Target, Targeted};
@@ -159,7 +161,8 @@ impl Codec {
         self.check_encodable(image)?;
         let q8 = quality_q8(&self.model, quality)?;
         let y = self.analysis_async(image, probe).await?;
-        self.encode_analysed(image, &y, q8, probe).await
+        self.encode_analysed(image, &y, q8, self.options.effort, probe)
+            .await
     }
 
     /// Refuses a picture that cannot be encoded: its size, the limits, a model without entropy
@@ -173,13 +176,14 @@ impl Codec {
         self.check_memory_budget(image.width, image.height, true)
     }
 
-    /// Codes `image` whose g_a output is `y` at quality `q8` (1/256 steps): the gain, h_a, the
-    /// entropy model and the container.
+    /// Codes `image` whose g_a output is `y` at quality `q8` (1/256 steps) and `effort`: the
+    /// gain, h_a, the search, the entropy model and the container.
     async fn encode_analysed(
         &self,
         image: &Image,
         y: &Tensor,
         q8: u16,
+        effort: u8,
         probe: Option<&Probe>,
     ) -> Result<Encoded> {
         let (latent, params) = self.latent()?;
@@ -191,7 +195,14 @@ impl Codec {
             Ok((y_gained, hyper_input))
         })?;
         let z = self.hyper_analysis(&hyper_input, probe).await?;
-        let coded = latent.encode(&shape, &y_gained, &z, &params, probe).await?;
+        let coded = match effort::Schedule::of(effort) {
+            None => latent.encode(&shape, &y_gained, &z, &params, probe).await?,
+            Some(schedule) => {
+                let quality = q8 as f32 / 256.0;
+                self.search_latents(image, &shape, (&y_gained, &z), quality, &schedule, probe)
+                    .await?
+            }
+        };
         let header = Header {
             version: latent.version(),
             model_id: self.model.id,

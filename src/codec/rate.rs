@@ -104,17 +104,7 @@ impl Codec {
         let mut tries = 0;
         let mut attempt = async |q8: u16| -> Result<(bool, Encoded, f64)> {
             tries += 1;
-            let encoded = self.encode_analysed(image, &y, q8, None).await?;
-            let bytes = (encoded.bytes.len() as u64 + extra_bytes) as f64;
-            Ok(match target {
-                Target::Bytes(limit) => (bytes <= limit as f64, encoded, bytes),
-                Target::BitsPerPixel(bpp) => (bytes * 8.0 <= bpp * pixels, encoded, bytes),
-                Target::Psnr(db) => {
-                    let decoded = self.decode_async(&encoded.bytes, None).await?;
-                    let psnr = metrics::psnr(image, &decoded);
-                    (psnr >= db, encoded, psnr)
-                }
-            })
+            self.measure(image, &y, q8, 0, target, extra_bytes).await
         };
         let (lowest, highest) = (256u16, (self.model().levels() * 256) as u16);
         // a size target is met by low qualities, a PSNR target by high ones
@@ -133,11 +123,9 @@ impl Codec {
         let mut good = (first, measured, at_first);
         let (met, at_last, measured) = attempt(last).await?;
         if met {
-            return Ok(Targeted {
-                encoded: at_last,
-                quality: last as f32 / 256.0,
-                tries,
-            });
+            return self
+                .with_effort(image, &y, target, extra_bytes, last, at_last, tries)
+                .await;
         }
         let mut bad = (last, measured);
         // regula falsi on the target's scale, Illinois style: the next quality is where the line
@@ -171,10 +159,65 @@ impl Codec {
             }
             last_met = Some(met);
         }
+        self.with_effort(image, &y, target, extra_bytes, good.0, good.2, tries)
+            .await
+    }
+
+    /// Encodes at `q8` and `effort`: whether the file meets `target`, the file, and what was
+    /// measured (bytes with `extra_bytes`, or PSNR).
+    async fn measure(
+        &self,
+        image: &Image,
+        y: &crate::tensor::Tensor,
+        q8: u16,
+        effort: u8,
+        target: Target,
+        extra_bytes: u64,
+    ) -> Result<(bool, Encoded, f64)> {
+        let pixels = (image.width * image.height) as f64;
+        let encoded = self.encode_analysed(image, y, q8, effort, None).await?;
+        let bytes = (encoded.bytes.len() as u64 + extra_bytes) as f64;
+        Ok(match target {
+            Target::Bytes(limit) => (bytes <= limit as f64, encoded, bytes),
+            Target::BitsPerPixel(bpp) => (bytes * 8.0 <= bpp * pixels, encoded, bytes),
+            Target::Psnr(db) => {
+                let decoded = self.decode_async(&encoded.bytes, None).await?;
+                let psnr = metrics::psnr(image, &decoded);
+                (psnr >= db, encoded, psnr)
+            }
+        })
+    }
+
+    /// The quality search runs at effort 0 (a search per try would multiply its time); at the
+    /// quality it found, the codec's effort encodes once more, and its file is kept where it
+    /// still meets the target (else the effort-0 file, which does).
+    #[allow(clippy::too_many_arguments)]
+    async fn with_effort(
+        &self,
+        image: &Image,
+        y: &crate::tensor::Tensor,
+        target: Target,
+        extra_bytes: u64,
+        q8: u16,
+        found: Encoded,
+        tries: usize,
+    ) -> Result<Targeted> {
+        let quality = q8 as f32 / 256.0;
+        let effort = self.options.effort;
+        if effort == 0 {
+            return Ok(Targeted {
+                encoded: found,
+                quality,
+                tries,
+            });
+        }
+        let (met, searched, _) = self
+            .measure(image, y, q8, effort, target, extra_bytes)
+            .await?;
         Ok(Targeted {
-            encoded: good.2,
-            quality: good.0 as f32 / 256.0,
-            tries,
+            encoded: if met { searched } else { found },
+            quality,
+            tries: tries + 1,
         })
     }
 }

@@ -122,8 +122,9 @@ pub struct VaecCodec {
 impl VaecCodec {
     /// Opens the page's WebGPU adapter with the default model, or runs on `options.device`, an
     /// application's own `GPUDevice` (then `decodeToTexture` gives textures on it, and the
-    /// device's limits bound the codec's tiles). `options.gpu = false` uses the CPU decoder even
-    /// where WebGPU exists. Never fails for want of WebGPU: then decoding runs
+    /// device's limits bound the codec's tiles). `options.effort` (0 to 3, default 0) is how hard
+    /// `encode` searches the latents on the GPU (slower encodes, smaller or better files).
+    /// `options.gpu = false` uses the CPU decoder even where WebGPU exists. Never fails for want of WebGPU: then decoding runs
     /// on the CPU, and `path` and `why` say so.
     pub async fn create(options: JsValue) -> Result<VaecCodec, JsValue> {
         let wanted =
@@ -134,6 +135,19 @@ impl VaecCodec {
                 why: "options.gpu is false".into(),
             });
         }
+        let effort = number(&options, "effort")?.unwrap_or(0.0);
+        if !(0.0..=f64::from(vaec_gpu::codec::MAX_EFFORT)).contains(&effort)
+            || effort.fract() != 0.0
+        {
+            let most = vaec_gpu::codec::MAX_EFFORT;
+            return Err(invalid(&format!(
+                "effort {effort}: a whole number from 0 to {most}"
+            )));
+        }
+        let codec_options = CodecOptions {
+            effort: effort as u8,
+            ..CodecOptions::default()
+        };
         let model = Model::builtin().map_err(js_error)?;
         let device = match options.is_object() {
             true => Reflect::get(&options, &"device".into())?,
@@ -144,7 +158,7 @@ impl VaecCodec {
             false => application_context(&device).await?,
         };
         let opened = match context {
-            Ok(ctx) => Codec::with_options_async(ctx, model, CodecOptions::default()).await,
+            Ok(ctx) => Codec::with_options_async(ctx, model, codec_options).await,
             Err(e) => Err(e),
         };
         Ok(match opened {
@@ -219,7 +233,7 @@ impl VaecCodec {
         let ctx = current.context();
         let ctx = GpuContext::from_device_async(ctx.device().clone(), ctx.queue().clone()).await;
         let opened = match ctx {
-            Ok(ctx) => Codec::with_options_async(ctx, model, CodecOptions::default()).await,
+            Ok(ctx) => Codec::with_options_async(ctx, model, *current.options()).await,
             Err(e) => Err(e),
         };
         match opened {

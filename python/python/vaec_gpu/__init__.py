@@ -48,21 +48,23 @@ _codecs = {}
 _lock = threading.Lock()
 
 
-def _codec(model=None):
-    """The module's codec for a compiled-in model (None: the default), opened on first use."""
-    name = model or models()[0]
+def _codec(model=None, effort=0):
+    """The module's codec for a compiled-in model (None: the default) at an encoder effort,
+    opened on first use."""
+    key = (model or models()[0], effort)
     with _lock:
-        if name not in _codecs:
-            _codecs[name] = Codec(model=name)
-        return _codecs[name]
+        if key not in _codecs:
+            _codecs[key] = Codec(model=key[0], effort=effort)
+        return _codecs[key]
 
 
-def encode(array, quality=6.0, model=None, icc=None, exif=None, xmp=None, exact=False):
+def encode(array, quality=6.0, model=None, icc=None, exif=None, xmp=None, exact=False, effort=0):
     """Encodes a uint8 array (HxW gray, HxWx2 gray+alpha, HxWx3 RGB, HxWx4 RGBA) at `quality`
     (1 smallest .. the model's levels, fractions allowed) with a compiled-in model (default: the
     first), carrying an ICC profile, EXIF and XMP (bytes) if given; returns the .vaec file. The
-    colour under fully transparent pixels is replaced by a cheap smooth fill unless `exact`."""
-    return _codec(model).encode(array, quality, icc, exif, xmp, exact)
+    colour under fully transparent pixels is replaced by a cheap smooth fill unless `exact`.
+    `effort` 1..3 searches the latents on the GPU first (slower; smaller or better files)."""
+    return _codec(model, effort).encode(array, quality, icc, exif, xmp, exact)
 
 
 def decode(data):

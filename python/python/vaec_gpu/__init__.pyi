@@ -21,6 +21,7 @@ class Codec:
         weights: Optional[str] = None,
         memory_budget: Optional[int] = None,
         max_pixels: Optional[int] = None,
+        effort: int = 0,
     ) -> None: ...
     def encode(
         self,
@@ -49,6 +50,7 @@ def encode(
     exif: Optional[bytes] = None,
     xmp: Optional[bytes] = None,
     exact: bool = False,
+    effort: int = 0,
 ) -> bytes: ...
 def decode(data: Buffer) -> npt.NDArray[np.uint8]: ...
 def info(data: Buffer) -> dict[str, Any]: ...

@@ -121,6 +121,11 @@ enum Command {
         /// by a smooth fill that costs next to nothing (nobody sees it)
         #[arg(long)]
         exact: bool,
+        /// How hard the encoder searches, 0 (fast, the default) to 3: above 0 the latents are
+        /// optimized for the picture on the GPU before coding (slower encodes, smaller files or
+        /// better pictures; any decoder reads them)
+        #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=vaec_gpu::codec::MAX_EFFORT as i64))]
+        effort: u8,
     },
     /// Decode .vaec files to images (format from the output's extension; default PNG), with
     /// their alpha, grayscale, ICC profile, EXIF and XMP where the format holds them
@@ -181,6 +186,10 @@ enum Command {
         /// cores x 8 lanes x 2 FMA units x 2 FLOP x GHz on an AVX2 CPU)
         #[arg(long)]
         peak_gflops: Option<f64>,
+        /// Encoder effort to time (0 to 3): above 0 the report has the time of one step of the
+        /// encoder's latent search
+        #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=vaec_gpu::codec::MAX_EFFORT as i64))]
+        effort: u8,
     },
     /// Run g_a, rounding and g_s on an image without entropy coding (checks the engine)
     Reconstruct {
@@ -289,19 +298,19 @@ fn load_model(cli: &Cli, file_model: Option<&[u8; 16]>) -> Result<Model> {
 }
 
 /// The codec, opened on first use with the model [`load_model`] picks.
-fn lazy_codec(cli: &Cli) -> LazyCodec<'_> {
+fn lazy_codec(cli: &Cli, effort: u8) -> LazyCodec<'_> {
     let follow_files = cli.weights.is_none() && cli.model.is_none();
     LazyCodec::new(
-        move |file_model| open_codec(cli, load_model(cli, file_model)?),
+        move |file_model| open_codec_with(cli, load_model(cli, file_model)?, false, effort),
         follow_files,
     )
 }
 
 fn open_codec(cli: &Cli, model: Model) -> Result<Codec> {
-    open_codec_with(cli, model, false)
+    open_codec_with(cli, model, false, 0)
 }
 
-fn open_codec_with(cli: &Cli, model: Model, portable_kernels: bool) -> Result<Codec> {
+fn open_codec_with(cli: &Cli, model: Model, portable_kernels: bool, effort: u8) -> Result<Codec> {
     let backend = cli.backend.map(|b| match b {
         BackendArg::Vulkan => Backend::Vulkan,
         BackendArg::Gl => Backend::Gl,
@@ -316,6 +325,7 @@ fn open_codec_with(cli: &Cli, model: Model, portable_kernels: bool) -> Result<Co
         limits: limits(cli),
         memory_budget: cli.memory_budget,
         portable_kernels,
+        effort,
     };
     Codec::with_options(ctx, model, options)
 }
@@ -354,6 +364,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             psnr,
             strip,
             exact,
+            effort,
         } => {
             let rate = match (target_size, target_bpp, target_psnr) {
                 (Some(bytes), _, _) => Rate::Target(Target::Bytes(*bytes)),
@@ -361,7 +372,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 (_, _, Some(db)) => Rate::Target(Target::Psnr(*db)),
                 _ => Rate::Quality(*quality),
             };
-            let codec = lazy_codec(&cli);
+            let codec = lazy_codec(&cli, *effort);
             let images = [
                 "png", "jpg", "jpeg", "webp", "bmp", "tif", "tiff", "ppm", "pgm", "pnm",
             ];
@@ -383,7 +394,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             output,
             force,
         } => {
-            let codec = lazy_codec(&cli);
+            let codec = lazy_codec(&cli, 0);
             let limits = limits(&cli);
             batch(inputs, output.as_deref(), &["vaec"], "png", |input, out| {
                 decode_one(&codec, &limits, input, out, *force, cli.verbose)
@@ -401,8 +412,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
             json,
             portable_kernels,
             peak_gflops,
+            effort,
         } => {
-            let codec = open_codec_with(&cli, load_model(&cli, None)?, *portable_kernels)?;
+            let codec = open_codec_with(&cli, load_model(&cli, None)?, *portable_kernels, *effort)?;
             let picture = match image {
                 Some(p) => read_image(p, &limits(&cli))?,
                 None => synthetic_picture(size)?,
