@@ -2,7 +2,8 @@
 //   y_i = x_i s_i,  s_i = sqrt(beta_i + sum_j gamma_ij x_j^2)
 //   dx_k = g_k s_k + x_k sum_i gamma_ik t_i,  t_i = g_i x_i / s_i
 // in two passes: `igdn_backward_t` writes t and g s, `igdn_backward_mix` adds x (gamma^T t).
-// Layout as in gdn.wgsl (vec4 channel groups, gamma one mat4x4 per (out group, in group)).
+// Layout as in gdn.wgsl (vec4 channel groups, gamma one mat4x4 per (out group, in group));
+// gamma_t is gamma transposed, packed the same way.
 
 //#include shared/linear_params.wgsl
 //#include shared/gdn_norm.wgsl
@@ -14,6 +15,7 @@
 @group(0) @binding(4) var<storage, read> grad: array<vec4<f32>>;
 @group(0) @binding(5) var<storage, read_write> t: array<vec4<f32>>;
 @group(0) @binding(6) var<storage, read_write> dst: array<vec4<f32>>;
+@group(0) @binding(7) var<storage, read> gamma_t: array<mat4x4<f32>>;  // gamma transposed
 
 @compute @workgroup_size(64, 1, 1)
 fn igdn_backward_t(@builtin(global_invocation_id) gid: vec3<u32>) {
@@ -37,8 +39,8 @@ fn igdn_backward_mix(@builtin(global_invocation_id) gid: vec3<u32>) {
     }
     var u = vec4<f32>(0.0);
     for (var ig = 0u; ig < p.c4; ig++) {
-        // column k of gamma's block (ig, kg) is gamma_ik for the 4 channels i of group ig
-        u += transpose(gamma[ig * p.c4 + kg]) * t[ig * p.plane + px];
+        // gamma^T's block (kg, ig): column i holds gamma_ik for the 4 channels k of group kg
+        u += gamma_t[kg * p.c4 + ig] * t[ig * p.plane + px];
     }
     let e = kg * p.plane + px;
     dst[e] += src[e] * u;

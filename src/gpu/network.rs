@@ -25,6 +25,8 @@ pub struct GpuGdn {
     inverse: bool,
     beta: GpuBuffer,
     gamma: GpuBuffer,
+    /// gamma transposed (IGDN's backward pass mixes with it)
+    gamma_t: GpuBuffer,
 }
 
 /// One layer on the GPU.
@@ -140,14 +142,15 @@ impl GpuGdn {
             inverse: gdn.inverse,
             beta: ctx.upload("gdn beta", &pack4(&gdn.beta, 1.0))?,
             gamma: ctx.upload("gdn gamma", &pack_gdn_gamma(gdn))?,
+            gamma_t: ctx.upload("gdn gamma transposed", &pack_gdn_gamma(&gdn.transposed()))?,
         })
     }
 }
 
 impl GpuGdn {
-    /// Its beta and gamma buffers.
-    pub(crate) fn buffers(&self) -> (&wgpu::Buffer, &wgpu::Buffer) {
-        (&self.beta.buffer, &self.gamma.buffer)
+    /// Its beta, gamma and transposed gamma buffers.
+    pub(crate) fn buffers(&self) -> (&wgpu::Buffer, &wgpu::Buffer, &wgpu::Buffer) {
+        (&self.beta.buffer, &self.gamma.buffer, &self.gamma_t.buffer)
     }
 }
 

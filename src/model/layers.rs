@@ -219,6 +219,19 @@ pub struct Gdn {
     pub inverse: bool,
 }
 
+impl Gdn {
+    /// The same layer with gamma transposed (what IGDN's backward pass mixes with).
+    pub fn transposed(&self) -> Gdn {
+        let c = self.channels;
+        Gdn {
+            gamma: (0..c * c)
+                .map(|e| self.gamma[(e % c) * c + e / c])
+                .collect(),
+            ..self.clone()
+        }
+    }
+}
+
 /// One layer of a transform.
 #[derive(Clone, Debug)]
 pub enum Layer {

@@ -11,14 +11,16 @@ use vaec_gpu::{metrics, Codec, Error, Image, Result};
 
 use crate::picture::read_image;
 
-/// Encodes and decodes every picture of `dir` at every quality; prints a table or JSON. A picture
-/// that cannot be read is reported and left out; the exit status then says so.
+/// Encodes and decodes every picture of `dir` at every quality; prints a table or JSON (and with
+/// `verbose` a line per picture on standard error). A picture that cannot be read is reported
+/// and left out; the exit status then says so.
 pub fn eval(
     codec: &Codec,
     dir: &Path,
     qualities: &[f32],
     json: bool,
     limits: &Limits,
+    verbose: bool,
 ) -> Result<ExitCode> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
         .map_err(|source| Error::Io {
@@ -73,7 +75,8 @@ pub fn eval(
         for (path, img) in &images {
             let t = Instant::now();
             let encoded = codec.encode(img, q)?;
-            enc_s += t.elapsed().as_secs_f64();
+            let seconds = t.elapsed().as_secs_f64();
+            enc_s += seconds;
             let t = Instant::now();
             let decoded = codec.decode(&encoded.bytes)?;
             dec_s += t.elapsed().as_secs_f64();
@@ -86,8 +89,16 @@ pub fn eval(
                 msssim += m;
                 n_ms += 1;
             }
+            let file = path.file_name().unwrap_or_default().to_string_lossy();
+            if verbose {
+                let bytes = encoded.bytes.len();
+                eprintln!(
+                    "quality {q}: {file}: {bytes} bytes, {p:.3} dB, encoded in {seconds:.1} s"
+                );
+            }
             per_image.push(json!({
-                "file": path.file_name().unwrap_or_default().to_string_lossy(),
+                "file": file,
+                "encode_s": seconds,
                 "bytes": encoded.bytes.len(),
                 "estimated_bytes": encoded.estimated_bits / 8.0,
                 "bpp": b,
@@ -122,6 +133,7 @@ pub fn eval(
         let out = json!({
             "adapter": codec.context().adapter_description(),
             "model": hex(&codec.model().id),
+            "effort": codec.options().effort,
             "rows": rows,
         });
         println!("{out}");

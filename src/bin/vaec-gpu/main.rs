@@ -162,6 +162,9 @@ enum Command {
         /// Print JSON instead of a table
         #[arg(long)]
         json: bool,
+        /// Encoder effort (0 to 3), as for encode
+        #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=vaec_gpu::codec::MAX_EFFORT as i64))]
+        effort: u8,
     },
     /// Time every stage (each layer, entropy coding, transfers) on one picture
     Bench {
@@ -400,9 +403,14 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 decode_one(&codec, &limits, input, out, *force, cli.verbose)
             })
         }
-        Command::Eval { dir, quality, json } => {
-            let codec = open_codec(&cli, load_model(&cli, None)?)?;
-            eval::eval(&codec, dir, quality, *json, &limits(&cli))
+        Command::Eval {
+            dir,
+            quality,
+            json,
+            effort,
+        } => {
+            let codec = open_codec_with(&cli, load_model(&cli, None)?, false, *effort)?;
+            eval::eval(&codec, dir, quality, *json, &limits(&cli), cli.verbose)
         }
         Command::Bench {
             image,

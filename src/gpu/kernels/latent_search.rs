@@ -21,10 +21,11 @@ pub(super) mod binding {
     pub const OUTPUT: u32 = 11;
     pub const PICTURE: u32 = 12;
     pub const OUTPUT_GRAD: u32 = 13;
-    /// gdn_backward.wgsl's own (its others are gdn.wgsl's: x = SRC, beta, gamma, dst)
+    /// gdn_backward.wgsl's own (its others are gdn.wgsl's: src, beta, gamma)
     pub const GRAD: u32 = 4;
     pub const T: u32 = 5;
     pub const DST: u32 = 6;
+    pub const GAMMA_T: u32 = 7;
 }
 
 /// The WGSL `Params` of latent_search.wgsl.
@@ -185,7 +186,7 @@ impl Recorder<'_> {
         &mut self,
         input: &GpuTensor,
         grad: &GpuTensor,
-        (beta, gamma): (&wgpu::Buffer, &wgpu::Buffer),
+        (beta, gamma, gamma_t): (&wgpu::Buffer, &wgpu::Buffer, &wgpu::Buffer),
         scratch: &GpuTensor,
         output: &GpuTensor,
     ) -> Result<()> {
@@ -213,7 +214,7 @@ impl Recorder<'_> {
             bytemuck::bytes_of(&params),
             &[
                 (gdn_binding::SRC, &input.buffer.buffer),
-                (gdn_binding::GAMMA, gamma),
+                (binding::GAMMA_T, gamma_t),
                 (binding::T, &scratch.buffer.buffer),
                 (binding::DST, &output.buffer.buffer),
             ],

@@ -239,6 +239,7 @@ fn binding_numbers_match_their_shaders() {
                 ("grad", latent_search::binding::GRAD),
                 ("t", latent_search::binding::T),
                 ("dst", latent_search::binding::DST),
+                ("gamma_t", latent_search::binding::GAMMA_T),
             ],
         ),
         (
