@@ -2,7 +2,8 @@
 //   soft_round       y -> stochastic Gumbel-annealed soft rounding around the mean (Yang et al.
 //                    2020), g_s's input, d(rounded)/dy and the rate's gradient (bits, Gaussian)
 //   adam_step        the loss's gradient for y (distortion through g_s + weighted rate), Adam
-//   distortion_grad  d(weight x squared error)/d(g_s output) inside the picture, 0 in the padding
+//   distortion_grad  d(weight x squared error)/d(g_s output) inside a rectangle (the picture, or a
+//                    tile's core), 0 elsewhere
 // Tensors are vec4 channel groups of `plane` pixels (as conv.wgsl); lanes past `channels` stay 0.
 
 struct Params {
@@ -19,9 +20,17 @@ struct Params {
     rate_weight: f32,        // weight of the bits in the loss
     bias1: f32,              // 1 - beta1^step
     bias2: f32,              // 1 - beta2^step
-    crop_width: u32,         // distortion_grad: the picture inside the padded output
+    crop_width: u32,         // distortion_grad: the rectangle of the output that counts
     crop_height: u32,
     distortion_weight: f32,
+    crop_x: u32,
+    crop_y: u32,
+    free_x: u32,             // adam_step: the rectangle of y that moves (a tile's core)
+    free_y: u32,
+    free_width: u32,
+    free_height: u32,
+    _pad0: u32,
+    _pad1: u32,
 }
 
 const ADAM_BETA1: f32 = 0.9;
@@ -141,7 +150,11 @@ fn adam_step(@builtin(global_invocation_id) gid: vec3<u32>) {
     if (px >= p.plane || cg >= p.c4) {
         return;
     }
-    if (p.non_anchors_only != 0u && (px / p.width + px % p.width) % 2u == 0u) {
+    let row = px / p.width;
+    let col = px % p.width;
+    let outside = col < p.free_x || col >= p.free_x + p.free_width || row < p.free_y
+        || row >= p.free_y + p.free_height;
+    if (outside || (p.non_anchors_only != 0u && (row + col) % 2u == 0u)) {
         return;
     }
     let e = cg * p.plane + px;
@@ -163,7 +176,10 @@ fn distortion_grad(@builtin(global_invocation_id) gid: vec3<u32>) {
         return;
     }
     let e = cg * p.plane + px;
-    let inside = px / p.width < p.crop_height && px % p.width < p.crop_width;
+    let row = px / p.width;
+    let col = px % p.width;
+    let inside = row >= p.crop_y && row < p.crop_y + p.crop_height && col >= p.crop_x
+        && col < p.crop_x + p.crop_width;
     let g = p.distortion_weight * (output[e] - picture[e]);
     output_grad[e] = select(vec4<f32>(0.0), select(vec4<f32>(0.0), g, lanes(cg)), inside);
 }

@@ -10,7 +10,7 @@ use vaec_gpu::codec::{
     decode_cpu, decode_latents_cpu, lambda_for_quality, Codec, CodecOptions, Target,
 };
 use vaec_gpu::format::Limits;
-use vaec_gpu::{metrics, Backend, Error, GpuContext, Image, Model};
+use vaec_gpu::{metrics, Backend, GpuContext, Image, Model};
 
 fn picture(path: &str, (x0, y0): (u32, u32), (w, h): (usize, usize)) -> Image {
     let img = image::open(format!("{}/{path}", env!("CARGO_MANIFEST_DIR")))
@@ -160,23 +160,39 @@ fn size_targets_hold_at_every_effort() {
 }
 
 #[test]
-fn a_budget_too_small_for_the_search_is_refused_with_what_it_needs() {
+fn a_picture_whose_search_does_not_fit_the_budget_is_searched_in_tiles() {
     let photo = picture("examples/data/seeding.png", (0, 0), (480, 320));
+    let plain = codec("context", 0);
+    // a tenth under the whole search's memory: four tiles of 16 x 16 latents and their halos
+    let whole = plain.untiled_search_budget(photo.width, photo.height);
+    let budget = whole - whole / 10;
+    assert!(budget < whole, "the budget must force tiles");
     let ctx = GpuContext::from_device(gpu().device().clone(), gpu().queue().clone()).unwrap();
     let options = CodecOptions {
         effort: 1,
-        memory_budget: 40 << 20,
+        memory_budget: budget,
         ..CodecOptions::default()
     };
-    let codec = Codec::with_options(ctx, Model::builtin().unwrap(), options).unwrap();
-    match codec.encode(&photo, 5.0) {
-        Err(Error::Limit { what, value, limit }) => {
-            assert!(what.contains("search"), "{what}");
-            assert!(value > limit);
-        }
-        other => panic!(
-            "expected a limit error, got {:?}",
-            other.map(|e| e.bytes.len())
-        ),
-    }
+    let tiled = Codec::with_options(ctx, Model::builtin().unwrap(), options).unwrap();
+    let quality = 5.0;
+    let before = plain.encode(&photo, quality).unwrap().bytes;
+    let after = tiled.encode(&photo, quality).unwrap().bytes;
+    let (decoded_before, decoded_after) = (
+        plain.decode(&before).unwrap(),
+        plain.decode(&after).unwrap(),
+    );
+    let loss_before = coded_loss(&photo, &before, &decoded_before, quality);
+    let loss_after = coded_loss(&photo, &after, &decoded_after, quality);
+    eprintln!(
+        "tiled search within {budget} of {whole} bytes: loss {loss_before:.4} -> {loss_after:.4}"
+    );
+    assert!(
+        loss_after < 0.99 * loss_before,
+        "{loss_before} -> {loss_after}"
+    );
+    assert!(
+        tiled.context().peak_memory() <= budget,
+        "peak {} over {budget}",
+        tiled.context().peak_memory()
+    );
 }

@@ -164,7 +164,7 @@ fn igdn_backward_kernel_matches_its_twin() {
     }
 }
 
-fn step(step: u32, non_anchors_only: bool) -> SearchStep {
+fn step(step: u32, non_anchors_only: bool, free: [usize; 4]) -> SearchStep {
     SearchStep {
         step,
         seed: 7,
@@ -172,6 +172,7 @@ fn step(step: u32, non_anchors_only: bool) -> SearchStep {
         lr: 5e-3,
         rate_weight: 1.0 / 4096.0,
         non_anchors_only,
+        free,
     }
 }
 
@@ -190,9 +191,15 @@ fn search_kernels_match_their_twins() {
                 m: Tensor::zeros(c, h, w),
                 v: Tensor::zeros(c, h, w),
             };
-            // two steps: all of y, then the non-anchors only (the moments carry over)
-            for (k, non_anchors_only) in [(1, false), (2, true)] {
-                let s = step(k, non_anchors_only);
+            // three steps: all of y, then the non-anchors only, then a window of y (a tile's
+            // core; the moments carry over)
+            let window = [w / 3, h / 2, w - w / 3 - w / 4, h - h / 2];
+            for (k, non_anchors_only, free) in [
+                (1, false, [0, 0, w, h]),
+                (2, true, [0, 0, w, h]),
+                (3, false, window),
+            ] {
+                let s = step(k, non_anchors_only, free);
                 let grad = random_tensor(&mut rng, c, h, w);
                 let want = cpu::soft_round(&want_y, &mean, &scale, &inv_gain, &s);
                 cpu::adam_step(&mut want_y, &mut adam, &grad, &want, &inv_gain, &s);
@@ -235,7 +242,12 @@ fn search_kernels_match_their_twins() {
 fn distortion_gradient_kernel_matches_its_twin() {
     for ctx in gpus() {
         let mut rng = Rng::new(36);
-        for (h, w, crop) in [(16, 16, (16, 16)), (32, 48, (45, 29)), (64, 16, (1, 3))] {
+        for (h, w, crop) in [
+            (16, 16, [0, 0, 16, 16]),
+            (32, 48, [0, 0, 45, 29]),
+            (64, 16, [0, 0, 1, 3]),
+            (40, 24, [5, 7, 13, 30]),
+        ] {
             let output = random_tensor(&mut rng, 3, h, w);
             let picture = random_tensor(&mut rng, 3, h, w);
             let want = cpu::distortion_grad(&output, &picture, crop, 0.37);

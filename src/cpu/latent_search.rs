@@ -31,6 +31,8 @@ pub struct SearchStep {
     pub rate_weight: f32,
     /// Only the non-anchors (checkerboard) move.
     pub non_anchors_only: bool,
+    /// The rectangle of y that moves (x, y, width, height): all of it, or a tile's core.
+    pub free: [usize; 4],
 }
 
 /// What the soft rounding gives per element of y.
@@ -180,7 +182,10 @@ pub fn adam_step(
     let c1 = 1.0 - ADAM_BETA1.powi(s.step as i32);
     let c2 = 1.0 - ADAM_BETA2.powi(s.step as i32);
     for e in 0..y.data.len() {
-        if s.non_anchors_only && is_anchor(e % plane, y.width) {
+        let (row, col) = ((e % plane) / y.width, e % y.width);
+        let [x0, y0, w, h] = s.free;
+        let outside = col < x0 || col >= x0 + w || row < y0 || row >= y0 + h;
+        if outside || (s.non_anchors_only && is_anchor(e % plane, y.width)) {
             continue;
         }
         let d_rounded = synthesis_grad.data[e] * inv_gain[e / plane]
@@ -194,19 +199,15 @@ pub fn adam_step(
     }
 }
 
-/// `distortion_grad`: d(weight x mean squared error)/d output of g_s, over the picture's
-/// `width` x `height` (the padding around it is not the picture's: gradient 0).
-pub fn distortion_grad(
-    output: &Tensor,
-    picture: &Tensor,
-    (width, height): (usize, usize),
-    weight: f32,
-) -> Tensor {
+/// `distortion_grad`: `weight x (output - picture)` inside the rectangle `crop` (x, y, width,
+/// height: the picture within its padding, or a tile's core), 0 elsewhere.
+pub fn distortion_grad(output: &Tensor, picture: &Tensor, crop: [usize; 4], weight: f32) -> Tensor {
     let mut grad = Tensor::zeros(output.channels, output.height, output.width);
     let plane = output.height * output.width;
+    let [x0, y0, w, h] = crop;
     for (e, g) in grad.data.iter_mut().enumerate() {
-        let px = e % plane;
-        if px / output.width < height && px % output.width < width {
+        let (row, col) = ((e % plane) / output.width, e % output.width);
+        if row >= y0 && row < y0 + h && col >= x0 && col < x0 + w {
             *g = weight * (output.data[e] - picture.data[e]);
         }
     }

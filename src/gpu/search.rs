@@ -29,13 +29,13 @@ impl GpuGdn {
     }
 }
 
-/// `weight x (output - picture)` inside the picture's `crop` (width, height), 0 in the padding:
-/// the gradient of `weight / 2 x` the squared error.
+/// `weight x (output - picture)` inside the rectangle `crop` (x, y, width, height), 0 elsewhere:
+/// the gradient of `weight / 2 x` the squared error there.
 pub fn distortion_grad(
     ctx: &GpuContext,
     output: &GpuTensor,
     picture: &GpuTensor,
-    crop: (usize, usize),
+    crop: [usize; 4],
     weight: f32,
 ) -> Result<GpuTensor> {
     let grad = ctx.new_tensor(output.channels, output.height, output.width)?;
@@ -69,6 +69,10 @@ fn params(s: &SearchStep) -> SearchParams {
         rate_weight: s.rate_weight,
         bias1: 1.0 - ADAM_BETA1.powi(s.step as i32),
         bias2: 1.0 - ADAM_BETA2.powi(s.step as i32),
+        free_x: s.free[0] as u32,
+        free_y: s.free[1] as u32,
+        free_width: s.free[2] as u32,
+        free_height: s.free[3] as u32,
         ..SearchParams::default()
     }
 }

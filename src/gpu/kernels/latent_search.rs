@@ -48,6 +48,14 @@ pub(crate) struct SearchParams {
     pub crop_width: u32,
     pub crop_height: u32,
     pub distortion_weight: f32,
+    pub crop_x: u32,
+    pub crop_y: u32,
+    pub free_x: u32,
+    pub free_y: u32,
+    pub free_width: u32,
+    pub free_height: u32,
+    pub _pad0: u32,
+    pub _pad1: u32,
 }
 
 pub(super) struct SearchKernels {
@@ -152,18 +160,21 @@ impl Recorder<'_> {
         )
     }
 
-    /// `weight x (output - picture)` inside the picture's `crop`, 0 outside, into `grad`.
+    /// `weight x (output - picture)` inside the rectangle `crop` (x, y, width, height), 0
+    /// outside, into `grad`.
     pub(crate) fn distortion_grad(
         &mut self,
         output: &GpuTensor,
         picture: &GpuTensor,
-        (crop_width, crop_height): (usize, usize),
+        crop: [usize; 4],
         weight: f32,
         grad: &GpuTensor,
     ) -> Result<()> {
         let p = SearchParams {
-            crop_width: crop_width as u32,
-            crop_height: crop_height as u32,
+            crop_x: crop[0] as u32,
+            crop_y: crop[1] as u32,
+            crop_width: crop[2] as u32,
+            crop_height: crop[3] as u32,
             distortion_weight: weight,
             ..SearchParams::default()
         };
