@@ -189,3 +189,18 @@ def test_pillow_refuses_float_and_32_bit_pictures_clearly(tmp_path, mode):
     im = Image.open(CROP).convert("L").convert(mode)
     with pytest.raises(ValueError, match="no fixed range"):
         im.save(tmp_path / "x.vaec")
+
+
+def test_effort_matches_the_command_line_and_decodes(tmp_path):
+    a = crop()
+    searched = vaec_gpu.encode(a, quality=7, effort=1)
+    assert searched == vaec_gpu.Codec(effort=1).encode(a, 7)
+    png = tmp_path / "crop.png"
+    Image.fromarray(a).save(png)
+    out = tmp_path / "crop.vaec"
+    subprocess.run([CLI, "encode", str(png), "-o", str(out), "-q", "7", "--effort", "1"], check=True,
+                   capture_output=True)
+    assert out.read_bytes() == searched
+    assert vaec_gpu.decode(searched).shape == a.shape
+    with pytest.raises(ValueError, match="effort"):
+        vaec_gpu.Codec(effort=4)

@@ -1,6 +1,6 @@
 // The browser tests, run by test/run.mjs in headless Chromium (see README "Web"). Each returns
 // { name, ok, detail }; the runner fails on any ok === false.
-import init, { VaecCodec, info } from "../pkg/vaec_gpu_web.js";
+import init, { VaecCodec, info, psnr } from "../pkg/vaec_gpu_web.js";
 
 const fixture = async (file) =>
   new Uint8Array(await (await fetch(`fixtures/${file}`)).arrayBuffer());
@@ -112,6 +112,31 @@ async function runsOnApplicationDevice(pictures) {
   return results;
 }
 
+// encoder effort: create({ effort: 1 }) searches the latents; its file decodes; 7 is refused
+async function encodesWithEffort(pictures) {
+  const p = pictures[0];
+  const bytes = await fixture(p.vaec);
+  const plain = await VaecCodec.create();
+  const image = await plain.decode(bytes);
+  const searched = await VaecCodec.create({ effort: 1 });
+  const file = await searched.encode(image, { quality: 6 });
+  const back = await plain.decode(file);
+  let refused = "";
+  try {
+    await VaecCodec.create({ effort: 7 });
+  } catch (e) {
+    refused = `${e.name}: ${e.message}`;
+  }
+  return [
+    {
+      name: `create({ effort: 1 }) encodes ${p.name} to a file that decodes`,
+      ok: back.width === p.width && back.height === p.height,
+      detail: `${file.length} bytes, PSNR against its source ${psnr(image, back).toFixed(2)} dB`,
+    },
+    { name: "create({ effort: 7 }) is refused", ok: refused.startsWith("InvalidArgumentError"), detail: refused },
+  ];
+}
+
 // 4: hostile files are exceptions of a named kind; the page keeps working; memory stays bounded
 async function refusesHostile(codec, hostile, memory) {
   const before = memory();
@@ -157,6 +182,7 @@ export async function runAll(mode, log) {
     report(await encodesAsNative(codec, manifest.pictures));
     report(await decodesToTexture(codec, manifest.pictures));
     report(await runsOnApplicationDevice(manifest.pictures));
+    report(await encodesWithEffort(manifest.pictures));
     report(await refusesHostile(codec, manifest.hostile, memory));
   } else {
     // a browser without WebGPU: navigator.gpu taken away before the codec looks for it
