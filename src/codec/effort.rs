@@ -387,6 +387,25 @@ mod tests {
     }
 
     #[test]
+    fn the_lambdas_are_the_training_packages() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/train/vaec/model.py");
+        let text = std::fs::read_to_string(path).expect("train/vaec/model.py");
+        let line = text
+            .lines()
+            .find(|l| l.starts_with("LAMBDAS = ["))
+            .expect("LAMBDAS in model.py");
+        let inner = line.trim_start_matches("LAMBDAS = [").trim_end_matches(']');
+        let lambdas: Vec<f32> = inner
+            .split(',')
+            .map(|v| v.trim().parse().unwrap())
+            .collect();
+        assert_eq!(lambdas, LAMBDAS);
+        assert!((lambda_for_quality(3.0) - LAMBDAS[2]).abs() < 1e-9);
+        let half = lambda_for_quality(3.5);
+        assert!((half - (LAMBDAS[2] * LAMBDAS[3]).sqrt()).abs() < 1e-6);
+    }
+
+    #[test]
     fn tiles_cover_y_once_with_even_origins() {
         for (yh, yw, budget) in [
             (32, 48, 1 << 30),
