@@ -45,3 +45,41 @@ fn igdn_backward_mix(@builtin(global_invocation_id) gid: vec3<u32>) {
     let e = kg * p.plane + px;
     dst[e] += src[e] * u;
 }
+
+// Most channel groups `igdn_backward_pixel` holds per pixel (128 channels); wider layers take
+// the two passes above.
+const MAX_PIXEL_GROUPS: u32 = 32u;
+
+// Both passes for one pixel and every channel group, x^2, s and t kept in the invocation: each
+// input is read once per pixel instead of once per output group (2.5-3x faster on lavapipe).
+@compute @workgroup_size(64, 1, 1)
+fn igdn_backward_pixel(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let px = gid.y * p.row_pitch + gid.x;
+    if (px >= p.plane || p.c4 > MAX_PIXEL_GROUPS) {
+        return;
+    }
+    var squares: array<vec4<f32>, MAX_PIXEL_GROUPS>;
+    var s: array<vec4<f32>, MAX_PIXEL_GROUPS>;
+    var tt: array<vec4<f32>, MAX_PIXEL_GROUPS>;
+    for (var ig = 0u; ig < p.c4; ig++) {
+        let v = src[ig * p.plane + px];
+        squares[ig] = v * v;
+    }
+    for (var og = 0u; og < p.c4; og++) {
+        var norm = beta[og];
+        for (var ig = 0u; ig < p.c4; ig++) {
+            norm += gamma[og * p.c4 + ig] * squares[ig];
+        }
+        let e = og * p.plane + px;
+        s[og] = sqrt(norm);
+        tt[og] = grad[e] * src[e] / s[og];
+    }
+    for (var kg = 0u; kg < p.c4; kg++) {
+        var u = vec4<f32>(0.0);
+        for (var ig = 0u; ig < p.c4; ig++) {
+            u += gamma_t[kg * p.c4 + ig] * tt[ig];
+        }
+        let e = kg * p.plane + px;
+        dst[e] = grad[e] * s[kg] + src[e] * u;
+    }
+}

@@ -146,7 +146,15 @@ fn soft_rounding_and_rate_gradients_match_finite_differences() {
 fn igdn_backward_kernel_matches_its_twin() {
     for ctx in gpus() {
         let mut rng = Rng::new(34);
-        for (c, h, w) in [(3, 1, 1), (6, 5, 3), (13, 17, 9), (16, 24, 31)] {
+        // up to 128 channels: one pass per pixel; 130: the two passes
+        for (c, h, w) in [
+            (3, 1, 1),
+            (6, 5, 3),
+            (13, 17, 9),
+            (16, 24, 31),
+            (128, 3, 5),
+            (130, 4, 3),
+        ] {
             let igdn = random_gdn(&mut rng, c, true);
             let x = random_tensor(&mut rng, c, h, w);
             let g = random_tensor(&mut rng, c, h, w);

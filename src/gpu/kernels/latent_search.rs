@@ -64,7 +64,11 @@ pub(super) struct SearchKernels {
     distortion_grad: wgpu::ComputePipeline,
     igdn_backward_t: wgpu::ComputePipeline,
     igdn_backward_mix: wgpu::ComputePipeline,
+    igdn_backward_pixel: wgpu::ComputePipeline,
 }
+
+/// Most channel groups `igdn_backward_pixel` takes (gdn_backward.wgsl's `MAX_PIXEL_GROUPS`).
+pub(super) const MAX_PIXEL_GROUPS: usize = 32;
 
 impl SearchKernels {
     pub(super) fn new(c: &Compiler) -> SearchKernels {
@@ -76,6 +80,7 @@ impl SearchKernels {
             distortion_grad: c.pipeline(&search, "distortion_grad", &[]),
             igdn_backward_t: c.pipeline(&gdn, "igdn_backward_t", &[]),
             igdn_backward_mix: c.pipeline(&gdn, "igdn_backward_mix", &[]),
+            igdn_backward_pixel: c.pipeline(&gdn, "igdn_backward_pixel", &[]),
         }
     }
 }
@@ -191,8 +196,9 @@ impl Recorder<'_> {
         )
     }
 
-    /// IGDN's input gradient at `input` for the output gradient `grad`, into `output`
-    /// (`scratch`: a tensor of the same shape).
+    /// IGDN's input gradient at `input` for the output gradient `grad`, into `output`: one pass
+    /// per pixel up to [`MAX_PIXEL_GROUPS`] channel groups, else two (`scratch`: a tensor of the
+    /// same shape, used by those).
     pub(crate) fn igdn_backward(
         &mut self,
         input: &GpuTensor,
@@ -205,6 +211,21 @@ impl Recorder<'_> {
         let ((gx, gy), row_pitch) = linear_groups(plane);
         let params = LinearParams::new(plane as u32, input.groups() as u32, 1, row_pitch);
         let k = &self.kernels.search;
+        if input.groups() <= MAX_PIXEL_GROUPS {
+            return self.dispatch(
+                &k.igdn_backward_pixel,
+                bytemuck::bytes_of(&params),
+                &[
+                    (gdn_binding::SRC, &input.buffer.buffer),
+                    (gdn_binding::BETA, beta),
+                    (gdn_binding::GAMMA, gamma),
+                    (binding::GRAD, &grad.buffer.buffer),
+                    (binding::DST, &output.buffer.buffer),
+                    (binding::GAMMA_T, gamma_t),
+                ],
+                (gx, gy, 1),
+            );
+        }
         let (first, second) = (&k.igdn_backward_t, &k.igdn_backward_mix);
         let groups = (gx, gy, input.groups());
         self.dispatch(

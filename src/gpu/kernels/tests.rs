@@ -136,6 +136,10 @@ fn search_constants_match_the_cpu_twin() {
 
 #[test]
 fn constants_match_their_shaders() {
+    assert_eq!(
+        constant("gdn_backward.wgsl", "MAX_PIXEL_GROUPS") as usize,
+        latent_search::MAX_PIXEL_GROUPS
+    );
     for file in [
         "conv.wgsl",
         "deconv.wgsl",
@@ -187,6 +191,7 @@ fn workgroup_sizes_match_the_dispatches() {
         ("gdn_subgroup.wgsl", "gdn", linear),
         ("gdn_backward.wgsl", "igdn_backward_t", linear),
         ("gdn_backward.wgsl", "igdn_backward_mix", linear),
+        ("gdn_backward.wgsl", "igdn_backward_pixel", linear),
         ("latent_search.wgsl", "soft_round", linear),
         ("latent_search.wgsl", "adam_step", linear),
         ("latent_search.wgsl", "distortion_grad", linear),
