@@ -441,7 +441,7 @@ fn encode_refuses_an_output_not_named_vaec_unless_asked() {
 }
 
 #[test]
-fn targets_are_checked_when_the_command_line_is_read() {
+fn targets_and_effort_are_checked_when_the_command_line_is_read() {
     let crop = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data_crop.png");
     let dir = scratch("targets");
     let out = dir.join("t.vaec");
@@ -451,6 +451,8 @@ fn targets_are_checked_when_the_command_line_is_read() {
         ("--target-bpp", "NaN", "not a positive number"),
         ("--target-bpp", "-1", "not a positive number"),
         ("--target-psnr", "inf", "not a positive number"),
+        ("--effort", "4", "not an effort from 0 to 3"),
+        ("--effort", "one", "not an effort from 0 to 3"),
     ] {
         let o = vaec(&[
             "encode",

@@ -1,5 +1,5 @@
-//! `vaec-gpu`: the command-line codec over the library. This file holds the options, the
-//! dispatch and the wording a person at a terminal needs; `batch.rs` runs many inputs, `io.rs`
+//! `vaec-gpu`: the command-line codec over the library. This file holds the dispatch and the
+//! wording a person at a terminal needs; `args.rs` the options, `batch.rs` runs many inputs, `io.rs`
 //! reads and writes files, `eval.rs` measures rate and distortion.
 
 mod args;
@@ -11,209 +11,21 @@ mod input_meta;
 mod io;
 mod picture;
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::Parser;
 use vaec_gpu::format::Limits;
 use vaec_gpu::Target;
 use vaec_gpu::{
     metrics, Backend, Codec, CodecOptions, Error, GpuContext, Image, Model, Picture, Result,
 };
 
-use args::{parse_bytes, parse_positive, parse_target_size};
+use args::{BackendArg, Cli, Command};
 use batch::{batch, exit_code, LazyCodec};
 use files::{decode_one, encode_one, info, list_models, EncodeFlags, Rate};
 use io::{output_format, output_target};
 use picture::{read_image, write_picture};
-
-#[derive(Parser)]
-#[command(
-    name = "vaec-gpu",
-    version,
-    about = "A learned image codec (scale-hyperprior VAE) running on the GPU through wgpu",
-    long_about = "A learned image codec: a variational autoencoder with a scale hyperprior whose network \
-runs as WGSL compute shaders on any Vulkan, Metal, DX12 or GL GPU, with a CPU rANS entropy coder.\n\n\
-Examples:\n  vaec-gpu encode photo.png -o photo.vaec --quality 4\n  vaec-gpu decode photo.vaec -o photo.png\n  \
-vaec-gpu info photo.vaec\n  vaec-gpu eval ../shared/data/kodak --quality 2,4,6\n\n\
-Without a GPU, install Mesa's lavapipe (apt-get install mesa-vulkan-drivers)."
-)]
-struct Cli {
-    #[command(subcommand)]
-    command: Command,
-    /// Weight file (safetensors) instead of a model compiled into this binary
-    #[arg(long, global = true, value_name = "FILE", conflicts_with = "model")]
-    weights: Option<PathBuf>,
-    /// Which compiled-in model encodes (see `vaec-gpu info --models`); default: the first.
-    /// Decoding follows the model named in each file unless this or --weights is given
-    #[arg(long, global = true, value_name = "NAME")]
-    model: Option<String>,
-    /// GPU backend; default: WGPU_BACKEND, else the first adapter found
-    #[arg(long, global = true, value_enum)]
-    backend: Option<BackendArg>,
-    /// Print the adapter, timings and GPU memory
-    #[arg(long, short, global = true)]
-    verbose: bool,
-    /// GPU memory to stay within: pictures are processed in tiles that fit (e.g. 256MiB, 1GiB)
-    #[arg(long, global = true, default_value = "256MiB", value_parser = parse_bytes, value_name = "SIZE")]
-    memory_budget: u64,
-    /// Largest image width x height accepted (raise for huge photos)
-    #[arg(long, global = true, default_value_t = Limits::default().max_pixels, value_name = "PIXELS")]
-    max_pixels: u64,
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-enum BackendArg {
-    Vulkan,
-    Gl,
-    Metal,
-    Dx12,
-}
-
-#[derive(Subcommand)]
-enum Command {
-    /// Encode images (PNG, JPEG, WebP, BMP, TIFF, PNM) to .vaec
-    Encode {
-        /// Input images, or - for standard input
-        #[arg(required = true)]
-        inputs: Vec<PathBuf>,
-        /// Output file (one input), directory (several), or - for standard output;
-        /// default: the input's name with .vaec
-        #[arg(short, long)]
-        output: Option<PathBuf>,
-        /// Quality from 1 (smallest, about 0.1 bpp) to the model's number of levels (10 for the
-        /// bundled model: best); fractions allowed
-        #[arg(short, long, default_value_t = 6.0)]
-        quality: f32,
-        /// Instead of --quality: the best quality whose file is at most SIZE (bytes, or KiB,
-        /// MiB), found by a search over the qualities on the real file (g_a runs once); the alpha
-        /// plane and metadata count towards it
-        #[arg(long, value_parser = parse_target_size, value_name = "SIZE", allow_hyphen_values = true,
-              conflicts_with_all = ["quality", "target_bpp", "target_psnr"])]
-        target_size: Option<u64>,
-        /// Instead of --quality: the best quality whose file has at most BPP bits per pixel
-        #[arg(long, value_name = "BPP", value_parser = parse_positive, allow_hyphen_values = true,
-              conflicts_with_all = ["quality", "target_psnr"])]
-        target_bpp: Option<f64>,
-        /// Instead of --quality: the smallest file whose decoded picture has a PSNR of at least
-        /// DB (each try decodes, so this is slower than a size target)
-        #[arg(long, value_name = "DB", value_parser = parse_positive, allow_hyphen_values = true,
-              conflicts_with = "quality")]
-        target_psnr: Option<f64>,
-        /// Overwrite existing outputs (regular files only: a directory, device or pipe is never
-        /// replaced); an output that is a symbolic link is refused without this, and with it the
-        /// file the link points to is written
-        #[arg(short, long)]
-        force: bool,
-        /// Write to an output whose name does not end in .vaec (refused by default, so that a
-        /// slip such as `-o photo.jpg` does not leave .vaec bytes under a picture's name)
-        #[arg(long)]
-        any_extension: bool,
-        /// Also decode the result and print its PSNR
-        #[arg(long)]
-        psnr: bool,
-        /// Leave out the ICC profile, EXIF and XMP (kept by default and written back on decode;
-        /// alpha is always kept)
-        #[arg(long)]
-        strip: bool,
-        /// Keep the colour under fully transparent pixels as it is; by default it is replaced
-        /// by a smooth fill that costs next to nothing (nobody sees it)
-        #[arg(long)]
-        exact: bool,
-        /// How hard the encoder searches, 0 (fast, the default) to 3: above 0 the latents are
-        /// optimized for the picture on the GPU before coding (slower encodes, smaller files or
-        /// better pictures; any decoder reads them)
-        #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=vaec_gpu::codec::MAX_EFFORT as i64))]
-        effort: u8,
-    },
-    /// Decode .vaec files to images (format from the output's extension; default PNG), with
-    /// their alpha, grayscale, ICC profile, EXIF and XMP where the format holds them
-    Decode {
-        /// Input .vaec files, or - for standard input
-        #[arg(required = true)]
-        inputs: Vec<PathBuf>,
-        /// Output file (one input), directory (several), or - for standard output (PNG);
-        /// default: the input's name with .png
-        #[arg(short, long)]
-        output: Option<PathBuf>,
-        /// Overwrite existing outputs (regular files only: a directory, device or pipe is never
-        /// replaced); an output that is a symbolic link is refused without this, and with it the
-        /// file the link points to is written
-        #[arg(short, long)]
-        force: bool,
-    },
-    /// Print the header of .vaec files, or (--models) the models compiled into this binary
-    Info {
-        /// .vaec files
-        #[arg(required_unless_present = "models")]
-        inputs: Vec<PathBuf>,
-        /// List the compiled-in models: name, widths, entropy model, decoder cost, identity
-        #[arg(long)]
-        models: bool,
-    },
-    /// Rate and distortion on a folder of images: real file sizes, PSNR, MS-SSIM
-    Eval {
-        /// Folder of images (e.g. ../shared/data/kodak)
-        dir: PathBuf,
-        /// Comma-separated qualities; default: every trained level
-        #[arg(short, long, value_delimiter = ',')]
-        quality: Vec<f32>,
-        /// Print JSON instead of a table
-        #[arg(long)]
-        json: bool,
-        /// Encoder effort (0 to 3), as for encode
-        #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=vaec_gpu::codec::MAX_EFFORT as i64))]
-        effort: u8,
-    },
-    /// Time every stage (each layer, entropy coding, transfers) on one picture
-    Bench {
-        /// Picture to use; default: a synthetic picture of --size
-        image: Option<PathBuf>,
-        /// Size of the synthetic picture, WxH
-        #[arg(long, default_value = "768x512")]
-        size: String,
-        /// Quality level (1 ..= the model's levels)
-        #[arg(short, long, default_value_t = 6.0)]
-        quality: f32,
-        /// Measured iterations after one warm-up (the median is reported)
-        #[arg(short, long, default_value_t = 3)]
-        iterations: usize,
-        /// Print JSON instead of a table
-        #[arg(long)]
-        json: bool,
-        /// Use the portable kernels even where the adapter has subgroups (a baseline)
-        #[arg(long)]
-        portable_kernels: bool,
-        /// The adapter's f32 peak in GFLOP/s, to show each stage's share of it (for lavapipe:
-        /// cores x 8 lanes x 2 FMA units x 2 FLOP x GHz on an AVX2 CPU)
-        #[arg(long)]
-        peak_gflops: Option<f64>,
-        /// Encoder effort to time (0 to 3): above 0 the report has the time of one step of the
-        /// encoder's latent search
-        #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=vaec_gpu::codec::MAX_EFFORT as i64))]
-        effort: u8,
-    },
-    /// Run g_a, rounding and g_s on an image without entropy coding (checks the engine)
-    Reconstruct {
-        /// Input image
-        input: PathBuf,
-        /// Output image
-        #[arg(short, long)]
-        output: PathBuf,
-        /// Quality level (1 ..= the model's levels)
-        #[arg(short, long, default_value_t = 6.0)]
-        quality: f32,
-        /// Use random weights with N,M channels instead of a weight file
-        #[arg(long, value_name = "N,M", value_delimiter = ',')]
-        random: Option<Vec<usize>>,
-        /// Overwrite an existing output (regular files only: a directory, device or pipe is never
-        /// replaced); an output that is a symbolic link is refused without this, and with it the
-        /// file the link points to is written
-        #[arg(short, long)]
-        force: bool,
-    },
-}
 
 fn main() -> ExitCode {
     // a reader that closes the pipe early (`| head`) ends the program quietly, as it does for
